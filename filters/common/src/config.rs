@@ -1,0 +1,142 @@
+//! Plugin configuration: JSON into a typed struct, with errors that say which field is wrong
+//! and where.
+//!
+//! Config types should use `#[serde(deny_unknown_fields)]` so a typo is an error, not a
+//! silently ignored key.
+
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// A configuration that could not be parsed; `Display` gives the full explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path of the offending field (`request.set.x-foo`), empty for the document itself.
+    pub field: String,
+    /// What is wrong, from serde, with line and column of the JSON input when known.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() || self.field == "." {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+impl ConfigError {
+    /// An error found after parsing, while validating a field's value.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses the plugin configuration. An absent or blank configuration means `T::default()`,
+/// as Istio sends nothing when a WasmPlugin has no `pluginConfig`.
+pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ConfigError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    // serde would accept a JSON array as a struct (fields by position): insist on an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ConfigError::invalid(
+            "",
+            "the configuration must be a JSON object",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| ConfigError {
+        field: err.path().to_string(),
+        message: err.inner().to_string(),
+    })?;
+    // Trailing garbage after the JSON document is an error too.
+    de.end().map_err(|err| ConfigError {
+        field: String::new(),
+        message: err.to_string(),
+    })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        set: BTreeMap<String, String>,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields, default)]
+    struct Config {
+        request: Inner,
+        limit: u32,
+    }
+
+    #[test]
+    fn blank_config_is_default() {
+        assert_eq!(parse::<Config>(b"").unwrap(), Config::default());
+        assert_eq!(parse::<Config>(b" \n\t").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn parses_nested_fields() {
+        let c: Config = parse(br#"{"request":{"set":{"a":"b"}},"limit":3}"#).unwrap();
+        assert_eq!(c.limit, 3);
+        assert_eq!(c.request.set["a"], "b");
+    }
+
+    #[test]
+    fn unknown_field_names_field_and_position() {
+        let err = parse::<Config>(br#"{"request":{"sett":{}}}"#).unwrap_err();
+        assert_eq!(err.field, "request.sett");
+        assert!(
+            err.message.starts_with("unknown field `sett`, expected `set`"),
+            "{err}"
+        );
+        assert!(err.message.contains("line 1 column 18"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("field `request.sett`: {}", err.message)
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let err = parse::<Config>(br#"{"limit":"ten"}"#).unwrap_err();
+        assert_eq!(err.field, "limit");
+        assert!(err.message.contains("invalid type: string \"ten\", expected u32"));
+        assert!(err.message.contains("line 1 column 14"), "{err}");
+    }
+
+    #[test]
+    fn nested_map_value_path() {
+        let err = parse::<Config>(br#"{"request":{"set":{"x":1}}}"#).unwrap_err();
+        assert_eq!(err.field, "request.set.x");
+    }
+
+    #[test]
+    fn syntax_error_and_trailing_garbage() {
+        let err = parse::<Config>(b"{").unwrap_err();
+        assert!(err.message.contains("EOF while parsing"), "{err}");
+        let err = parse::<Config>(b"{} {}").unwrap_err();
+        assert!(err.message.contains("trailing characters"), "{err}");
+        assert_eq!(err.field, "");
+    }
+
+    #[test]
+    fn non_object_document() {
+        for doc in [&b"[1]"[..], b"\"x\"", b" 7"] {
+            let err = parse::<Config>(doc).unwrap_err();
+            assert_eq!(err.to_string(), "the configuration must be a JSON object");
+        }
+    }
+}

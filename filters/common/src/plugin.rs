@@ -1,0 +1,84 @@
+//! The compact way to declare a filter: a [`Plugin`] (what all requests share, built from the
+//! configuration) and its per-request HTTP context. [`Root`] does the proxy-wasm plumbing.
+
+use crate::{config, logging};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType};
+use serde::de::DeserializeOwned;
+use std::rc::Rc;
+
+/// A filter: its typed configuration, the shared state built from it, and its HTTP context.
+pub trait Plugin: Sized + 'static {
+    /// The plugin configuration as JSON; `Default` is what an empty configuration means.
+    type Config: DeserializeOwned + Default;
+    /// Per-request state and callbacks.
+    type Http: HttpContext + 'static;
+
+    /// Validates the parsed configuration and prepares what requests share (compiled
+    /// templates, metric handles, encoded values). An `Err` rejects the configuration:
+    /// Envoy then refuses to start (static config) or NACKs the update (xDS).
+    fn configure(config: Self::Config) -> Result<Self, String>;
+
+    /// Creates the context for one HTTP stream.
+    fn http_context(plugin: &Rc<Self>, context_id: u32) -> Self::Http;
+}
+
+/// The root context for a [`Plugin`]: reads and parses the configuration, then hands out
+/// HTTP contexts sharing the configured plugin.
+pub struct Root<P: Plugin> {
+    plugin: Option<Rc<P>>,
+}
+
+impl<P: Plugin> Default for Root<P> {
+    fn default() -> Self {
+        Root { plugin: None }
+    }
+}
+
+impl<P: Plugin> Context for Root<P> {}
+
+impl<P: Plugin> RootContext for Root<P> {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        logging::sync_with_host();
+        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                log::error!("invalid configuration: cannot read it from the host: {status:?}");
+                return false;
+            }
+        };
+        let plugin = config::parse::<P::Config>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(P::configure);
+        match plugin {
+            Ok(plugin) => {
+                self.plugin = Some(Rc::new(plugin));
+                true
+            }
+            Err(message) => {
+                log::error!("invalid configuration: {message}");
+                false
+            }
+        }
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // The SDK traps on `None`. Envoy never routes traffic to a plugin whose configuration
+        // was rejected, but if a host does, the request passes untouched.
+        Some(match &self.plugin {
+            Some(plugin) => Box::new(P::http_context(plugin, context_id)),
+            None => Box::new(PassThrough),
+        })
+    }
+}
+
+/// An HTTP context that does nothing.
+pub struct PassThrough;
+
+impl Context for PassThrough {}
+impl HttpContext for PassThrough {}
