@@ -1,0 +1,203 @@
+//! `google.protobuf.Struct` (struct.proto) with the byte layout of protobuf C++'s deterministic
+//! serialization, which Istio uses for `x-envoy-peer-metadata`:
+//!
+//! - `Struct { map<string, Value> fields = 1; }`: one length-delimited entry per map key, in
+//!   ascending byte order of the key (deterministic mode sorts string map keys); every entry
+//!   writes both its key (field 1) and its value (field 2), even when empty.
+//! - `Value` is a oneof: `null_value = 1` (enum, varint 0), `number_value = 2` (double,
+//!   fixed64 little-endian), `string_value = 3`, `bool_value = 4` (varint), `struct_value = 5`,
+//!   `list_value = 6`. A set oneof member is always written, even when it holds a default.
+//! - `ListValue { repeated Value values = 1; }`.
+//!
+//! Decoding follows protobuf parsing rules: fields in any order, unknown fields skipped, a
+//! field whose wire type does not match is treated as unknown, the last oneof member or
+//! duplicate map key wins. A `Value` with no member set decodes as `Null`.
+
+use crate::wire::{self, DecodeError, Reader};
+use std::collections::BTreeMap;
+
+/// A dynamically typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Number(f64),
+    String(String),
+    Bool(bool),
+    Struct(Struct),
+    List(Vec<Value>),
+}
+
+/// A JSON-like object. `BTreeMap` keeps keys in byte order, which is the deterministic order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Struct {
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl Struct {
+    pub fn new() -> Self {
+        Struct::default()
+    }
+
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) {
+        self.fields.insert(key.into(), value);
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+
+    /// The string value of `key`, if it holds a string.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        match self.fields.get(key) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The nested struct under `key`, if it holds one.
+    pub fn get_struct(&self, key: &str) -> Option<&Struct> {
+        match self.fields.get(key) {
+            Some(Value::Struct(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Deterministic serialization (see the module documentation).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        for (key, value) in &self.fields {
+            let mut entry = Vec::new();
+            wire::put_len(&mut entry, 1, key.as_bytes());
+            wire::put_len(&mut entry, 2, &value.encode());
+            wire::put_len(out, 1, &entry);
+        }
+    }
+
+    /// Parses a serialized Struct; structs and lists may nest at most `max_depth` levels
+    /// (the top-level struct is level 1).
+    pub fn decode(bytes: &[u8], max_depth: usize) -> Result<Struct, DecodeError> {
+        decode_struct(bytes, 1, max_depth)
+    }
+}
+
+impl Value {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Value::Null => {
+                wire::put_tag(&mut out, 1, wire::VARINT);
+                wire::put_varint(&mut out, 0);
+            }
+            Value::Number(n) => {
+                wire::put_tag(&mut out, 2, wire::FIXED64);
+                out.extend_from_slice(&n.to_bits().to_le_bytes());
+            }
+            Value::String(s) => wire::put_len(&mut out, 3, s.as_bytes()),
+            Value::Bool(b) => {
+                wire::put_tag(&mut out, 4, wire::VARINT);
+                wire::put_varint(&mut out, u64::from(*b));
+            }
+            Value::Struct(s) => {
+                let mut inner = Vec::new();
+                s.encode_into(&mut inner);
+                wire::put_len(&mut out, 5, &inner);
+            }
+            Value::List(values) => {
+                let mut inner = Vec::new();
+                for v in values {
+                    wire::put_len(&mut inner, 1, &v.encode());
+                }
+                wire::put_len(&mut out, 6, &inner);
+            }
+        }
+        out
+    }
+}
+
+fn check_depth(depth: usize, max_depth: usize) -> Result<(), DecodeError> {
+    if depth > max_depth {
+        Err(DecodeError::TooDeep(max_depth))
+    } else {
+        Ok(())
+    }
+}
+
+fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct, DecodeError> {
+    check_depth(depth, max_depth)?;
+    let mut out = Struct::new();
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        match r.tag()? {
+            (1, wire::LEN) => {
+                let (key, value) = decode_entry(r.bytes()?, depth, max_depth)?;
+                out.fields.insert(key, value);
+            }
+            (_, wire_type) => r.skip(wire_type)?,
+        }
+    }
+    Ok(out)
+}
+
+fn decode_entry(
+    bytes: &[u8],
+    depth: usize,
+    max_depth: usize,
+) -> Result<(String, Value), DecodeError> {
+    let mut key = String::new();
+    let mut value = Value::Null;
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        match r.tag()? {
+            (1, wire::LEN) => key = r.string()?,
+            (2, wire::LEN) => value = decode_value(r.bytes()?, depth, max_depth)?,
+            (_, wire_type) => r.skip(wire_type)?,
+        }
+    }
+    Ok((key, value))
+}
+
+/// `depth` is the level of the struct or list holding this value.
+fn decode_value(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Value, DecodeError> {
+    let mut value = Value::Null;
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        value = match r.tag()? {
+            (1, wire::VARINT) => {
+                r.varint()?;
+                Value::Null
+            }
+            (2, wire::FIXED64) => Value::Number(f64::from_bits(r.fixed64()?)),
+            (3, wire::LEN) => Value::String(r.string()?),
+            (4, wire::VARINT) => Value::Bool(r.varint()? != 0),
+            (5, wire::LEN) => Value::Struct(decode_struct(r.bytes()?, depth + 1, max_depth)?),
+            (6, wire::LEN) => Value::List(decode_list(r.bytes()?, depth + 1, max_depth)?),
+            (_, wire_type) => {
+                r.skip(wire_type)?;
+                continue;
+            }
+        };
+    }
+    Ok(value)
+}
+
+fn decode_list(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Vec<Value>, DecodeError> {
+    check_depth(depth, max_depth)?;
+    let mut out = Vec::new();
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        match r.tag()? {
+            (1, wire::LEN) => out.push(decode_value(r.bytes()?, depth, max_depth)?),
+            (_, wire_type) => r.skip(wire_type)?,
+        }
+    }
+    Ok(out)
+}
