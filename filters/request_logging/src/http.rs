@@ -1,0 +1,259 @@
+//! The per-request context: captures what the log line needs as the request goes by, and
+//! writes the line at `on_log`, after the response, a local reply or a reset.
+
+use crate::config::HeaderSpec;
+use crate::fields::Field;
+use crate::pairs::HeaderPairs;
+use crate::record::{self, Entry};
+use crate::{flags, sampling, text, RequestLogging};
+use filter_common::proxy_wasm::hostcalls;
+use filter_common::proxy_wasm::traits::{Context, HttpContext};
+use filter_common::proxy_wasm::types::{Action, MapType};
+use filter_common::{properties, time};
+use std::rc::Rc;
+
+pub struct Http {
+    plugin: Rc<RequestLogging>,
+    context_id: u32,
+    /// Host clock when the request headers arrived.
+    start_nanos: Option<u64>,
+    /// Decided from the request id once the request headers are known.
+    sampled: bool,
+    /// Whether this filter's own header callbacks ran (else the access-log phase fills in).
+    saw_request: bool,
+    saw_response: bool,
+    request_bytes: u64,
+    response_bytes: u64,
+    entry: Entry,
+}
+
+impl Http {
+    pub fn new(plugin: Rc<RequestLogging>, context_id: u32) -> Self {
+        Http {
+            plugin,
+            context_id,
+            start_nanos: None,
+            sampled: false,
+            saw_request: false,
+            saw_response: false,
+            request_bytes: 0,
+            response_bytes: 0,
+            entry: Entry::default(),
+        }
+    }
+
+    /// Takes what the line needs from the request headers; nothing beyond the request id when
+    /// the request is sampled out.
+    fn capture_request(&mut self, pairs: &HeaderPairs) {
+        let settings = &self.plugin.settings;
+        let id = pairs.first("x-request-id");
+        self.sampled = match id {
+            Some(id) => sampling::keep(id, settings.sample_rate),
+            // Without an id no decision can be shared with other proxies: sample at random.
+            None => {
+                let mut seed = time::now_nanos().unwrap_or(0).to_le_bytes().to_vec();
+                seed.extend(self.context_id.to_le_bytes());
+                sampling::keep(&seed, settings.sample_rate)
+            }
+        };
+        if !self.sampled {
+            return;
+        }
+        let max = settings.max_value_bytes;
+        let value = |field: Field, name: &str| {
+            if settings.has(field) {
+                pairs.first(name).map(|v| text::clean(v, max))
+            } else {
+                None
+            }
+        };
+        self.entry.method = value(Field::Method, ":method");
+        self.entry.authority = value(Field::Authority, ":authority");
+        self.entry.user_agent = value(Field::UserAgent, "user-agent");
+        self.entry.request_id = id
+            .filter(|_| settings.has(Field::RequestId))
+            .map(|v| text::clean(v, max));
+        if settings.has(Field::Path) {
+            self.entry.path = pairs.first(":path").map(|path| {
+                let query = path.iter().position(|&b| b == b'?');
+                let kept = match (settings.include_query, query) {
+                    (false, Some(at)) => &path[..at],
+                    _ => path,
+                };
+                text::clean(kept, max)
+            });
+        }
+        self.entry.request_headers = capture_headers(pairs, &settings.request_headers, max);
+    }
+
+    fn capture_response(&mut self, pairs: &HeaderPairs) {
+        self.entry.status = pairs
+            .first(":status")
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if self.sampled {
+            let settings = &self.plugin.settings;
+            self.entry.response_headers =
+                capture_headers(pairs, &settings.response_headers, settings.max_value_bytes);
+        }
+    }
+
+    fn finish(&mut self) {
+        let now = time::now_nanos();
+        // Callbacks that never ran (a local reply or reset before this filter was reached):
+        // Envoy still exposes the headers and the final status to the access-log phase.
+        if !self.saw_request {
+            self.capture_request(&HeaderPairs::read(MapType::HttpRequestHeaders));
+        }
+        if !self.saw_response {
+            let pairs = HeaderPairs::read(MapType::HttpResponseHeaders);
+            if pairs.first(":status").is_some() {
+                self.capture_response(&pairs);
+            }
+        }
+        if self.entry.status == 0 {
+            let code = properties::get_int(&["response", "code"]).unwrap_or(0);
+            self.entry.status = u16::try_from(code).unwrap_or(0);
+        }
+        let start = self.start_nanos.or_else(|| {
+            properties::get_int(&["request", "time"]).and_then(|t| u64::try_from(t).ok())
+        });
+        let duration_ms = match (start, now) {
+            (Some(start), Some(now)) => Some(now.saturating_sub(start) / 1_000_000),
+            _ => None,
+        };
+
+        let plugin = Rc::clone(&self.plugin);
+        let metrics = &plugin.metrics;
+        metrics.count_status(self.entry.status);
+        if let Some(ms) = duration_ms {
+            metrics.duration_ms.record(ms);
+        }
+        if !plugin.settings.status_selected(self.entry.status) {
+            metrics.filtered_out.inc();
+            return;
+        }
+        if !self.sampled {
+            metrics.sampled_out.inc();
+            return;
+        }
+
+        self.entry.start_nanos = start;
+        self.entry.duration_ms = duration_ms;
+        self.fill_from_properties();
+        match record::to_json(&plugin.settings, &self.entry) {
+            Ok(line) => {
+                let _ = hostcalls::log(plugin.settings.log_level, &line);
+                metrics.logged.inc();
+            }
+            Err(err) => log::warn!("cannot serialize the log line: {err}"),
+        }
+    }
+
+    /// Values only the host knows, read now and only for configured fields.
+    fn fill_from_properties(&mut self) {
+        let settings = &self.plugin.settings;
+        let max = settings.max_value_bytes;
+        let get = |field: Field, path: &[&str]| {
+            if settings.has(field) {
+                properties::get(path).map(|v| text::clean(&v, max))
+            } else {
+                None
+            }
+        };
+        let e = &mut self.entry;
+        e.protocol = get(Field::Protocol, &["request", "protocol"]);
+        e.response_code_details = get(Field::ResponseCodeDetails, &["response", "code_details"]);
+        e.upstream_host = get(Field::UpstreamHost, &["upstream", "address"]);
+        e.downstream_address = get(Field::DownstreamAddress, &["source", "address"]);
+        if settings.has(Field::UpstreamCluster) {
+            e.upstream_cluster =
+                properties::get_xds(&["cluster_name"]).map(|v| text::clean(&v, max));
+        }
+        if settings.has(Field::ResponseFlags) {
+            e.response_flags = properties::get_int(&["response", "flags"])
+                .map(|f| flags::to_short_string(f as u64));
+        }
+        if settings.has(Field::Plugin) {
+            e.plugin = self.plugin.plugin_name.clone();
+        }
+        // Body bytes that passed this filter; the host's count when this filter saw nothing.
+        if settings.has(Field::RequestBytes) {
+            e.request_bytes = Some(match self.saw_request {
+                true => self.request_bytes,
+                false => host_size(&["request", "size"]),
+            });
+        }
+        if settings.has(Field::ResponseBytes) {
+            e.response_bytes = Some(match self.saw_response {
+                true => self.response_bytes,
+                false => host_size(&["response", "size"]),
+            });
+        }
+    }
+}
+
+fn host_size(path: &[&str]) -> u64 {
+    properties::get_int(path)
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0)
+}
+
+/// The configured headers present in `pairs`, in configuration order. Repeated headers are
+/// joined with `, `; redacted ones show only that they were present.
+fn capture_headers(pairs: &HeaderPairs, specs: &[HeaderSpec], max: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let mut values = pairs.iter().filter(|(n, _)| *n == spec.name.as_bytes());
+        let Some((_, first)) = values.next() else {
+            continue;
+        };
+        let value = if spec.redact {
+            text::REDACTED.to_string()
+        } else {
+            let mut joined = text::escape_invalid_utf8(first);
+            for (_, more) in values {
+                joined.push_str(", ");
+                joined.push_str(&text::escape_invalid_utf8(more));
+                if joined.len() > max {
+                    break;
+                }
+            }
+            text::truncate(joined, max)
+        };
+        out.push((spec.name.clone(), value));
+    }
+    out
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.start_nanos = time::now_nanos();
+        self.saw_request = true;
+        self.capture_request(&HeaderPairs::read(MapType::HttpRequestHeaders));
+        Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+        self.request_bytes = self.request_bytes.saturating_add(body_size as u64);
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.saw_response = true;
+        self.capture_response(&HeaderPairs::read(MapType::HttpResponseHeaders));
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+        self.response_bytes = self.response_bytes.saturating_add(body_size as u64);
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        self.finish();
+    }
+}
