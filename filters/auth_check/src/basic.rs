@@ -1,0 +1,352 @@
+//! `basic` mode: HTTP Basic authentication (RFC 7617) against htpasswd-style user lines.
+//!
+//! Password hashes:
+//! - `{SHA}<base64 SHA-1(password)>`: what `htpasswd -s` writes and Envoy's basic_auth reads.
+//! - `{SSHA256}<base64(SHA-256(password || salt) || salt)>`: salted SHA-256, the OpenLDAP
+//!   `pw-sha2` layout (32 digest bytes followed by at least 4 salt bytes).
+
+use crate::secret::{digest_eq, find_digest, sha1, sha256, Sha1Digest, Sha256Digest};
+use base64::alphabet::STANDARD;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use filter_common::config::ConfigError;
+use serde::Deserialize;
+use subtle::Choice;
+
+pub const DEFAULT_REALM: &str = "restricted";
+const MIN_SALT: usize = 4;
+
+/// Standard base64; clients differ on padding, so accept it present or absent.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBasic {
+    pub realm: Option<String>,
+    /// htpasswd lines: `user:{SHA}...` or `user:{SSHA256}...`.
+    pub users: Vec<String>,
+}
+
+enum PasswordHash {
+    Sha1(Sha1Digest),
+    SaltedSha256 { digest: Sha256Digest, salt: Vec<u8> },
+}
+
+impl PasswordHash {
+    /// Parses a stored hash; the error describes the problem without quoting the hash.
+    fn parse(s: &str) -> Result<Self, String> {
+        if let Some(b64) = s.strip_prefix("{SHA}") {
+            let bytes = BASE64.decode(b64).ok();
+            let digest = bytes.and_then(|b| Sha1Digest::try_from(b.as_slice()).ok());
+            return digest
+                .map(PasswordHash::Sha1)
+                .ok_or_else(|| "`{SHA}` must be followed by the base64 of a 20-byte SHA-1".into());
+        }
+        if let Some(b64) = s.strip_prefix("{SSHA256}") {
+            let bytes = BASE64.decode(b64).unwrap_or_default();
+            if bytes.len() < 32 + MIN_SALT {
+                return Err(format!(
+                    "`{{SSHA256}}` must be followed by the base64 of a 32-byte SHA-256 digest and a salt of at least {MIN_SALT} bytes"
+                ));
+            }
+            let (digest, salt) = bytes.split_at(32);
+            let mut d = [0u8; 32];
+            d.copy_from_slice(digest);
+            return Ok(PasswordHash::SaltedSha256 {
+                digest: d,
+                salt: salt.to_vec(),
+            });
+        }
+        Err("unsupported password hash: expected `{SHA}` or `{SSHA256}`".into())
+    }
+
+    fn verify(&self, password: &[u8]) -> Choice {
+        match self {
+            PasswordHash::Sha1(digest) => digest_eq(&sha1(password), digest),
+            PasswordHash::SaltedSha256 { digest, salt } => {
+                digest_eq(&sha256(&[password, salt]), digest)
+            }
+        }
+    }
+}
+
+pub struct BasicUsers {
+    www_authenticate: String,
+    names: Vec<String>,
+    name_digests: Vec<Sha256Digest>,
+    hashes: Vec<PasswordHash>,
+    /// Checked when the user is unknown, so that unknown users cost the same work.
+    decoy: PasswordHash,
+}
+
+/// Redacted: lists user names only, never hashes.
+impl std::fmt::Debug for BasicUsers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicUsers")
+            .field("users", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BasicUsers {
+    pub fn new(raw: RawBasic) -> Result<Self, ConfigError> {
+        let realm = raw.realm.unwrap_or_else(|| DEFAULT_REALM.to_string());
+        if realm.is_empty()
+            || realm
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return Err(ConfigError::invalid(
+                "basic.realm",
+                format!(
+                    "`{}` must be non-empty, without `\"`, `\\` or control characters",
+                    realm.escape_debug()
+                ),
+            ));
+        }
+        if raw.users.is_empty() {
+            return Err(ConfigError::invalid(
+                "basic.users",
+                "empty: at least one user is required",
+            ));
+        }
+        let mut names: Vec<String> = Vec::with_capacity(raw.users.len());
+        let mut hashes = Vec::with_capacity(raw.users.len());
+        for (i, line) in raw.users.iter().enumerate() {
+            let field = format!("basic.users[{i}]");
+            let Some((name, hash)) = line.split_once(':') else {
+                return Err(ConfigError::invalid(
+                    field,
+                    "expected an htpasswd line `user:{SHA}...` or `user:{SSHA256}...`",
+                ));
+            };
+            if name.is_empty() || name.trim() != name || name.chars().any(char::is_control) {
+                return Err(ConfigError::invalid(
+                    field,
+                    "the user name must be non-empty, without control characters or surrounding whitespace",
+                ));
+            }
+            if let Some(j) = names.iter().position(|n| n == name) {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("user `{name}` is already defined by `basic.users[{j}]`"),
+                ));
+            }
+            let hash = PasswordHash::parse(hash)
+                .map_err(|e| ConfigError::invalid(field, format!("user `{name}`: {e}")))?;
+            names.push(name.to_string());
+            hashes.push(hash);
+        }
+        Ok(BasicUsers {
+            www_authenticate: format!("Basic realm=\"{realm}\""),
+            name_digests: names.iter().map(|n| sha256(&[n.as_bytes()])).collect(),
+            names,
+            hashes,
+            decoy: PasswordHash::SaltedSha256 {
+                digest: [0; 32],
+                salt: b"auth_check-decoy".to_vec(),
+            },
+        })
+    }
+
+    /// The `www-authenticate` value sent with every 401.
+    pub fn challenge(&self) -> &str {
+        &self.www_authenticate
+    }
+
+    /// The user name when `user` exists and `password` matches its hash.
+    pub fn verify(&self, user: &[u8], password: &[u8]) -> Option<&str> {
+        let found = find_digest(&self.name_digests, &sha256(&[user]));
+        let hash = found
+            .and_then(|i| self.hashes.get(i))
+            .unwrap_or(&self.decoy);
+        let ok = hash.verify(password);
+        match found {
+            Some(i) if bool::from(ok) => self.names.get(i).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// Why a request carries no usable Basic credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadCredentials {
+    /// Another scheme, invalid base64, or no `:` between user and password.
+    Malformed,
+}
+
+/// Decodes an `Authorization: Basic <base64(user:password)>` value into user and password.
+pub fn parse_authorization(value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), BadCredentials> {
+    let value = value.trim_ascii();
+    let split = value
+        .iter()
+        .position(|b| *b == b' ' || *b == b'\t')
+        .ok_or(BadCredentials::Malformed)?;
+    let (scheme, token) = value.split_at(split);
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        return Err(BadCredentials::Malformed);
+    }
+    let decoded = BASE64
+        .decode(token.trim_ascii())
+        .map_err(|_| BadCredentials::Malformed)?;
+    let colon = decoded
+        .iter()
+        .position(|b| *b == b':')
+        .ok_or(BadCredentials::Malformed)?;
+    let password = decoded[colon + 1..].to_vec();
+    let mut user = decoded;
+    user.truncate(colon);
+    Ok((user, password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `htpasswd -nbs alice wonderland`
+    const ALICE_SHA: &str = "alice:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=";
+
+    fn ssha256(password: &str, salt: &[u8]) -> String {
+        let mut bytes = sha256(&[password.as_bytes(), salt]).to_vec();
+        bytes.extend_from_slice(salt);
+        format!("{{SSHA256}}{}", BASE64.encode(bytes))
+    }
+
+    fn users(lines: &[&str]) -> Result<BasicUsers, String> {
+        BasicUsers::new(RawBasic {
+            realm: None,
+            users: lines.iter().map(|s| s.to_string()).collect(),
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sha1_htpasswd_lines_verify() {
+        // Cross-check the fixture: base64(SHA-1("wonderland")).
+        assert_eq!(
+            BASE64.encode(sha1(b"wonderland")),
+            "tiY7sUhYKUwI5L3866kDY+ENcrQ="
+        );
+        let u = users(&[ALICE_SHA]).unwrap();
+        assert_eq!(u.verify(b"alice", b"wonderland"), Some("alice"));
+        assert_eq!(u.verify(b"alice", b"Wonderland"), None);
+        assert_eq!(u.verify(b"alice", b""), None);
+        assert_eq!(u.verify(b"bob", b"wonderland"), None);
+        assert_eq!(u.challenge(), "Basic realm=\"restricted\"");
+    }
+
+    #[test]
+    fn salted_sha256_verifies() {
+        let line = format!("bob:{}", ssha256("hunter2", b"NaCl-salt"));
+        let u = users(&[ALICE_SHA, &line]).unwrap();
+        assert_eq!(u.verify(b"bob", b"hunter2"), Some("bob"));
+        assert_eq!(u.verify(b"bob", b"hunter3"), None);
+        assert_eq!(u.verify(b"alice", b"hunter2"), None);
+        assert_eq!(u.verify(b"alice", b"wonderland"), Some("alice"));
+    }
+
+    #[test]
+    fn hash_errors_do_not_quote_hashes() {
+        assert_eq!(
+            users(&[]).unwrap_err(),
+            "field `basic.users`: empty: at least one user is required"
+        );
+        assert_eq!(
+            users(&["alice"]).unwrap_err(),
+            "field `basic.users[0]`: expected an htpasswd line `user:{SHA}...` or `user:{SSHA256}...`"
+        );
+        assert_eq!(
+            users(&[ALICE_SHA, "bob:$apr1$abc$def"]).unwrap_err(),
+            "field `basic.users[1]`: user `bob`: unsupported password hash: expected `{SHA}` or `{SSHA256}`"
+        );
+        assert_eq!(
+            users(&["bob:{SHA}c2hvcnQ="]).unwrap_err(),
+            "field `basic.users[0]`: user `bob`: `{SHA}` must be followed by the base64 of a 20-byte SHA-1"
+        );
+        assert!(users(&["bob:{SHA}!!!"])
+            .unwrap_err()
+            .contains("20-byte SHA-1"));
+        let short = format!("{{SSHA256}}{}", BASE64.encode([1u8; 35]));
+        assert_eq!(
+            users(&[&format!("bob:{short}")]).unwrap_err(),
+            "field `basic.users[0]`: user `bob`: `{SSHA256}` must be followed by the base64 of a 32-byte SHA-256 digest and a salt of at least 4 bytes"
+        );
+        assert_eq!(
+            users(&[ALICE_SHA, ALICE_SHA]).unwrap_err(),
+            "field `basic.users[1]`: user `alice` is already defined by `basic.users[0]`"
+        );
+        assert!(users(&[":{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ="])
+            .unwrap_err()
+            .contains("user name must be non-empty"));
+    }
+
+    #[test]
+    fn realm_is_validated() {
+        let err = |realm: &str| {
+            BasicUsers::new(RawBasic {
+                realm: Some(realm.into()),
+                users: vec![ALICE_SHA.into()],
+            })
+            .err()
+            .unwrap()
+            .to_string()
+        };
+        assert_eq!(
+            err("a\"b"),
+            "field `basic.realm`: `a\\\"b` must be non-empty, without `\"`, `\\` or control characters"
+        );
+        assert!(err("").starts_with("field `basic.realm`"));
+        let u = BasicUsers::new(RawBasic {
+            realm: Some("api".into()),
+            users: vec![ALICE_SHA.into()],
+        })
+        .unwrap();
+        assert_eq!(u.challenge(), "Basic realm=\"api\"");
+    }
+
+    #[test]
+    fn parses_authorization_values() {
+        let enc = |s: &str| BASE64.encode(s);
+        let ok = |v: String| parse_authorization(v.as_bytes()).unwrap();
+        assert_eq!(
+            ok(format!("Basic {}", enc("alice:wonder:land"))),
+            (b"alice".to_vec(), b"wonder:land".to_vec())
+        );
+        assert_eq!(
+            ok(format!("basic   {}  ", enc("a:"))),
+            (b"a".to_vec(), vec![])
+        );
+        assert_eq!(ok(format!("BASIC {}", enc(":p"))), (vec![], b"p".to_vec()));
+        // Unpadded base64 is accepted too.
+        assert_eq!(ok("Basic YTpi".into()), (b"a".to_vec(), b"b".to_vec()));
+        assert_eq!(ok("Basic YTpiYw".into()), (b"a".to_vec(), b"bc".to_vec()));
+    }
+
+    #[test]
+    fn malformed_authorization_values() {
+        for bad in [
+            "".to_string(),
+            "Basic".to_string(),
+            "Basic ".to_string(),
+            format!("Bearer {}", BASE64.encode("a:b")),
+            format!("Basic {}", BASE64.encode("no-colon")),
+            "Basic !!!not-base64".to_string(),
+            "Basic YTpi=====".to_string(),
+            format!("Basic{}", BASE64.encode("a:b")),
+        ] {
+            assert_eq!(
+                parse_authorization(bad.as_bytes()),
+                Err(BadCredentials::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_authorization(&[0xff, 0xfe, b' ', b'x']),
+            Err(BadCredentials::Malformed)
+        );
+    }
+}
