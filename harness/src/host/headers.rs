@@ -1,0 +1,151 @@
+//! Header maps: `proxy_get_header_map_size`, `_pairs`, `_value`, `proxy_set_header_map_pairs`,
+//! `proxy_add_`, `proxy_replace_`, `proxy_remove_header_map_value`. Names are lower-cased,
+//! lookups return the first value, pseudo-headers stay in front.
+
+use crate::abi::map::*;
+use crate::abi::status::{BAD_ARGUMENT, NOT_FOUND};
+use crate::host::st;
+use crate::memory::{copy_out, read, write_u32, Cx};
+use crate::pairs;
+use crate::state::HostState;
+use crate::types::Headers;
+use wasmtime::Linker;
+
+/// Runs `f` on the map. Maps that do not exist (yet) in this context are BAD_ARGUMENT, as in
+/// Envoy; callout and gRPC maps are read-only.
+fn with_map<R>(s: &mut HostState, kind: i32, write: bool, f: impl FnOnce(&mut Headers) -> R) -> Result<R, i32> {
+    let ctx = s.effective;
+    let read_only = match kind {
+        GRPC_RECEIVE_INITIAL_METADATA => Some(s.cb.grpc_initial.as_ref()),
+        GRPC_RECEIVE_TRAILING_METADATA => Some(s.cb.grpc_trailing.as_ref()),
+        HTTP_CALL_RESPONSE_HEADERS => Some(s.cb.call_response.as_ref().map(|m| &m.headers)),
+        HTTP_CALL_RESPONSE_TRAILERS => Some(s.cb.call_response.as_ref().map(|m| &m.trailers)),
+        _ => None,
+    };
+    if let Some(m) = read_only {
+        return match (m, write) {
+            (Some(m), false) => Ok(f(&mut m.clone())),
+            _ => Err(BAD_ARGUMENT),
+        };
+    }
+    match kind {
+        HTTP_REQUEST_HEADERS | HTTP_REQUEST_TRAILERS | HTTP_RESPONSE_HEADERS | HTTP_RESPONSE_TRAILERS => {
+            let h = s.http(ctx).ok_or(BAD_ARGUMENT)?;
+            let d = if kind < HTTP_RESPONSE_HEADERS { &mut h.req } else { &mut h.resp };
+            let trailers = kind == HTTP_REQUEST_TRAILERS || kind == HTTP_RESPONSE_TRAILERS;
+            match trailers {
+                false if d.headers_arrived => Ok(f(&mut d.msg.headers)),
+                true if d.trailers_arrived => Ok(f(&mut d.msg.trailers)),
+                _ => Err(BAD_ARGUMENT),
+            }
+        }
+        _ => Err(BAD_ARGUMENT),
+    }
+}
+
+/// Appends a header; pseudo-headers go after the last pseudo-header, as Envoy orders them.
+pub(crate) fn insert(m: &mut Headers, name: String, value: Vec<u8>) {
+    if name.starts_with(':') {
+        let at = m.iter().take_while(|(k, _)| k.starts_with(':')).count();
+        m.insert(at, (name, value));
+    } else {
+        m.push((name, value));
+    }
+}
+
+fn key(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<String, i32> {
+    read(cx, ptr, len).map(|k| String::from_utf8_lossy(&k).to_ascii_lowercase())
+}
+
+pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    l.func_wrap("env", "proxy_get_header_map_size", |mut cx: Cx<'_>, kind: i32, out: i32| -> i32 {
+        match with_map(cx.data_mut(), kind, false, |m| m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()) {
+            Ok(n) => st(write_u32(&mut cx, out, n as u32)),
+            Err(s) => s,
+        }
+    })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_pairs",
+        |mut cx: Cx<'_>, kind: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
+            match with_map(cx.data_mut(), kind, false, |m| pairs::serialize(m)) {
+                Ok(bytes) => copy_out(&mut cx, &bytes, ptr_ptr, size_ptr),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
+    l.func_wrap("env", "proxy_set_header_map_pairs", |mut cx: Cx<'_>, kind: i32, ptr: i32, size: i32| -> i32 {
+        let data = match read(&cx, ptr, size) {
+            Ok(d) => d,
+            Err(s) => return s,
+        };
+        let Some(new) = pairs::deserialize(&data) else { return BAD_ARGUMENT };
+        st(with_map(cx.data_mut(), kind, true, |m| {
+            m.clear();
+            for (k, v) in new {
+                insert(m, k, v);
+            }
+        }))
+    })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_value",
+        |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
+            let k = match key(&cx, kp, kl) {
+                Ok(k) => k,
+                Err(s) => return Ok(s),
+            };
+            match with_map(cx.data_mut(), kind, false, |m| m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())) {
+                Ok(Some(v)) => copy_out(&mut cx, &v, ptr_ptr, size_ptr),
+                Ok(None) => Ok(NOT_FOUND),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_add_header_map_value",
+        |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> i32 {
+            let (k, v) = match key(&cx, kp, kl).and_then(|k| Ok((k, read(&cx, vp, vl)?))) {
+                Ok(kv) => kv,
+                Err(s) => return s,
+            };
+            st(with_map(cx.data_mut(), kind, true, |m| insert(m, k, v)))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_replace_header_map_value",
+        |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> i32 {
+            let (k, v) = match key(&cx, kp, kl).and_then(|k| Ok((k, read(&cx, vp, vl)?))) {
+                Ok(kv) => kv,
+                Err(s) => return s,
+            };
+            st(with_map(cx.data_mut(), kind, true, |m| {
+                // Overwrite the first occurrence in place, drop the others.
+                match m.iter().position(|(n, _)| *n == k) {
+                    Some(i) => {
+                        m[i].1 = v;
+                        let mut seen = 0;
+                        m.retain(|(n, _)| {
+                            if *n != k {
+                                return true;
+                            }
+                            seen += 1;
+                            seen == 1
+                        });
+                    }
+                    None => insert(m, k, v),
+                }
+            }))
+        },
+    )?;
+    l.func_wrap("env", "proxy_remove_header_map_value", |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32| -> i32 {
+        let k = match key(&cx, kp, kl) {
+            Ok(k) => k,
+            Err(s) => return s,
+        };
+        st(with_map(cx.data_mut(), kind, true, |m| m.retain(|(n, _)| *n != k)))
+    })?;
+    Ok(())
+}

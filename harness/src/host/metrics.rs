@@ -1,0 +1,79 @@
+//! Metrics: `proxy_define_metric`, `proxy_increment_metric`, `proxy_record_metric`,
+//! `proxy_get_metric`. Counters only go up; histograms can be recorded, not read.
+
+use crate::abi::metric::{COUNTER, GAUGE, HISTOGRAM};
+use crate::abi::status::{BAD_ARGUMENT, NOT_FOUND, OK};
+use crate::host::st;
+use crate::memory::{read_str, write_u32, write_u64, Cx};
+use crate::state::{HostState, Metric};
+use crate::types::MetricKind;
+use wasmtime::Linker;
+
+/// Ids carry the type in the low bits, like Envoy's.
+fn id(index: usize, kind: MetricKind) -> u32 {
+    let t = match kind {
+        MetricKind::Counter => 0,
+        MetricKind::Gauge => 1,
+        MetricKind::Histogram => 2,
+    };
+    ((index as u32) << 2) | t
+}
+
+fn metric(s: &mut HostState, id: i32) -> Option<&mut Metric> {
+    s.metrics.get_mut((id as u32 >> 2) as usize)
+}
+
+pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    l.func_wrap("env", "proxy_define_metric", |mut cx: Cx<'_>, kind: i32, np: i32, nl: i32, id_ptr: i32| -> i32 {
+        let kind = match kind {
+            COUNTER => MetricKind::Counter,
+            GAUGE => MetricKind::Gauge,
+            HISTOGRAM => MetricKind::Histogram,
+            _ => return BAD_ARGUMENT,
+        };
+        let name = match read_str(&cx, np, nl) {
+            Ok(n) => n,
+            Err(s) => return s,
+        };
+        let s = cx.data_mut();
+        let index = match s.metrics.iter().position(|m| m.name == name && m.kind == kind) {
+            Some(i) => i,
+            None => {
+                s.metrics.push(Metric { name, kind, value: 0, samples: Vec::new() });
+                s.metrics.len() - 1
+            }
+        };
+        st(write_u32(&mut cx, id_ptr, id(index, kind)))
+    })?;
+    l.func_wrap("env", "proxy_increment_metric", |mut cx: Cx<'_>, id: i32, offset: i64| -> i32 {
+        let Some(m) = metric(cx.data_mut(), id) else { return NOT_FOUND };
+        match m.kind {
+            MetricKind::Counter if offset >= 0 => m.value += offset,
+            MetricKind::Gauge => m.value += offset,
+            _ => return BAD_ARGUMENT,
+        }
+        OK
+    })?;
+    l.func_wrap("env", "proxy_record_metric", |mut cx: Cx<'_>, id: i32, value: i64| -> i32 {
+        let Some(m) = metric(cx.data_mut(), id) else { return NOT_FOUND };
+        match m.kind {
+            // A counter is only moved forward to the recorded value.
+            MetricKind::Counter => m.value = m.value.max(value),
+            MetricKind::Gauge => m.value = value,
+            MetricKind::Histogram => {
+                m.samples.push(value as u64);
+                m.value = m.samples.len() as i64;
+            }
+        }
+        OK
+    })?;
+    l.func_wrap("env", "proxy_get_metric", |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
+        let v = match metric(cx.data_mut(), id) {
+            None => return NOT_FOUND,
+            Some(m) if m.kind == MetricKind::Histogram => return BAD_ARGUMENT,
+            Some(m) => m.value,
+        };
+        st(write_u64(&mut cx, out, v as u64))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,737 @@
+//! A started plugin: one VM (wasmtime store + instance) with its root context, and the
+//! builder that loads and starts it like Envoy does.
+
+use crate::error::{Error, Result};
+use crate::module::{self, AbiVersion};
+use crate::props::{Properties, PropertySettings};
+use crate::state::{CallbackData, Context, ForeignFn, HostState, SharedState};
+use crate::types::{GrpcCall, HttpCall, Level, LogEntry, Message, MetricKind, Response};
+use crate::workspace;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::{Func, Store, Val};
+
+/// Indexes into `abi::CALLBACKS`.
+pub(crate) mod cb {
+    pub const CONTEXT_CREATE: usize = 0;
+    pub const DONE: usize = 1;
+    pub const LOG: usize = 2;
+    pub const DELETE: usize = 3;
+    pub const VM_START: usize = 4;
+    pub const CONFIGURE: usize = 5;
+    pub const TICK: usize = 6;
+    pub const QUEUE_READY: usize = 7;
+    pub const NEW_CONNECTION: usize = 8;
+    pub const DOWNSTREAM_DATA: usize = 9;
+    pub const DOWNSTREAM_CLOSE: usize = 10;
+    pub const UPSTREAM_DATA: usize = 11;
+    pub const UPSTREAM_CLOSE: usize = 12;
+    pub const REQUEST_HEADERS: usize = 13;
+    pub const REQUEST_BODY: usize = 14;
+    pub const REQUEST_TRAILERS: usize = 15;
+    pub const RESPONSE_HEADERS: usize = 16;
+    pub const RESPONSE_BODY: usize = 17;
+    pub const RESPONSE_TRAILERS: usize = 18;
+    pub const HTTP_CALL_RESPONSE: usize = 19;
+    pub const GRPC_INITIAL_METADATA: usize = 20;
+    pub const GRPC_RECEIVE: usize = 21;
+    pub const GRPC_TRAILING_METADATA: usize = 22;
+    pub const GRPC_CLOSE: usize = 23;
+    pub const FOREIGN_FUNCTION: usize = 24;
+}
+
+/// Virtual wall clock at start: 2026-01-01T00:00:00Z.
+const CLOCK_START_NS: u64 = 1_767_225_600_000_000_000;
+pub(crate) const ROOT: u32 = 1;
+
+/// Shared data and shared queues for several VMs, as Envoy shares them between the VMs of one
+/// VM id (e.g. worker threads). Each `Plugin` started from the same `Host` sees the same data.
+#[derive(Clone, Default)]
+pub struct Host {
+    pub(crate) shared: Arc<Mutex<SharedState>>,
+}
+
+impl Host {
+    pub fn new() -> Host {
+        Host::default()
+    }
+    /// A plugin builder whose VM belongs to this host.
+    pub fn plugin(&self, filter: &str) -> PluginBuilder {
+        let mut b = Plugin::builder(filter);
+        b.host = self.clone();
+        b
+    }
+    /// Value and CAS of a shared data key.
+    pub fn shared_data(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.lock().data.get(key.as_bytes()).cloned()
+    }
+    /// Sets a shared data key (as another VM would).
+    pub fn set_shared_data(&self, key: &str, value: impl AsRef<[u8]>) {
+        let mut s = self.lock();
+        s.next_cas += 1;
+        let cas = s.next_cas;
+        s.data.insert(key.as_bytes().to_vec(), (value.as_ref().to_vec(), cas));
+    }
+    /// Enqueues onto a registered queue (as another VM would); the owner gets
+    /// `proxy_on_queue_ready` at its next operation.
+    pub fn enqueue(&self, vm_id: &str, queue: &str, data: impl AsRef<[u8]>) -> Result<()> {
+        let mut s = self.lock();
+        let i = s
+            .queues
+            .iter()
+            .position(|q| q.vm_id == vm_id && q.name == queue)
+            .ok_or_else(|| Error::Usage(format!("no shared queue '{queue}' registered by vm '{vm_id}'")))?;
+        s.queues[i].items.push_back(data.as_ref().to_vec());
+        let (vm, ctx) = (s.queues[i].owner_vm, s.queues[i].owner_context);
+        s.ready.entry(vm).or_default().push((ctx, i as u32 + 1));
+        Ok(())
+    }
+    /// Items waiting in a queue.
+    pub fn queue_items(&self, vm_id: &str, queue: &str) -> Vec<Vec<u8>> {
+        let s = self.lock();
+        s.queues
+            .iter()
+            .find(|q| q.vm_id == vm_id && q.name == queue)
+            .map(|q| q.items.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, SharedState> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+enum Source {
+    Name(String),
+    Bytes(Vec<u8>),
+}
+
+/// Configures and starts a plugin (see the crate docs for every option).
+pub struct PluginBuilder {
+    source: Source,
+    config: Vec<u8>,
+    vm_config: Vec<u8>,
+    settings: PropertySettings,
+    plugin_name_set: bool,
+    clusters: Vec<String>,
+    fail_open: bool,
+    log_level: Level,
+    foreign: Vec<(String, ForeignFn)>,
+    env: Vec<(String, String)>,
+    host: Host,
+}
+
+impl PluginBuilder {
+    fn new(source: Source, default_name: String) -> PluginBuilder {
+        PluginBuilder {
+            source,
+            config: Vec::new(),
+            vm_config: Vec::new(),
+            settings: PropertySettings {
+                plugin_name: default_name,
+                root_id: String::new(),
+                vm_id: String::new(),
+                node_id: "test-node".into(),
+                node_cluster: "test-cluster".into(),
+                node_metadata: Value::Object(Default::default()),
+                legacy_only: false,
+                xds_only: false,
+                overrides: Vec::new(),
+            },
+            plugin_name_set: false,
+            clusters: Vec::new(),
+            fail_open: false,
+            log_level: Level::Trace,
+            foreign: Vec::new(),
+            env: Vec::new(),
+            host: Host::new(),
+        }
+    }
+    /// Plugin configuration as JSON (what Istio's `pluginConfig` delivers).
+    pub fn config_json(mut self, v: Value) -> Self {
+        self.config = v.to_string().into_bytes();
+        self
+    }
+    pub fn config_bytes(mut self, b: impl AsRef<[u8]>) -> Self {
+        self.config = b.as_ref().to_vec();
+        self
+    }
+    /// VM configuration (`vm_config.configuration`), readable in `proxy_on_vm_start`.
+    pub fn vm_config_bytes(mut self, b: impl AsRef<[u8]>) -> Self {
+        self.vm_config = b.as_ref().to_vec();
+        self
+    }
+    pub fn plugin_name(mut self, n: &str) -> Self {
+        self.settings.plugin_name = n.into();
+        self.plugin_name_set = true;
+        self
+    }
+    pub fn root_id(mut self, n: &str) -> Self {
+        self.settings.root_id = n.into();
+        self
+    }
+    pub fn vm_id(mut self, n: &str) -> Self {
+        self.settings.vm_id = n.into();
+        self
+    }
+    /// A raw property value (Envoy encoding), overriding the defaults.
+    pub fn property(mut self, path: &[&str], value: impl AsRef<[u8]>) -> Self {
+        self.settings.overrides.push((path.iter().map(|s| s.to_string()).collect(), value.as_ref().to_vec()));
+        self
+    }
+    pub fn node_id(mut self, id: &str) -> Self {
+        self.settings.node_id = id.into();
+        self
+    }
+    pub fn node_cluster(mut self, c: &str) -> Self {
+        self.settings.node_cluster = c.into();
+        self
+    }
+    /// Node metadata: `xds.node.metadata` and legacy `node.metadata`.
+    pub fn node_metadata(mut self, v: Value) -> Self {
+        self.settings.node_metadata = v;
+        self
+    }
+    /// A host without `xds.*` attributes (Envoy < 1.33).
+    pub fn legacy_properties_only(mut self, on: bool) -> Self {
+        self.settings.legacy_only = on;
+        self
+    }
+    /// A host without the legacy top-level `node`, `cluster_name`, `listener_direction`.
+    pub fn xds_properties_only(mut self, on: bool) -> Self {
+        self.settings.xds_only = on;
+        self
+    }
+    /// A cluster known to `proxy_http_call` and gRPC calls.
+    pub fn cluster(mut self, name: &str) -> Self {
+        self.clusters.push(name.into());
+        self
+    }
+    pub fn fail_open(mut self, on: bool) -> Self {
+        self.fail_open = on;
+        self
+    }
+    /// Lowest level captured and reported by `proxy_get_log_level` (default trace; Envoy's default is info).
+    pub fn log_level(mut self, l: Level) -> Self {
+        self.log_level = l;
+        self
+    }
+    /// An environment variable (`vm_config.environment_variables`).
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    /// A foreign function for `proxy_call_foreign_function`: arguments in, result or status out.
+    pub fn foreign_function(
+        mut self,
+        name: &str,
+        f: impl FnMut(&[u8]) -> std::result::Result<Vec<u8>, i32> + Send + 'static,
+    ) -> Self {
+        self.foreign.push((name.into(), Box::new(f)));
+        self
+    }
+    /// Runs the VM on a shared `Host` (shared data and queues with its other plugins).
+    pub fn host(mut self, h: &Host) -> Self {
+        self.host = h.clone();
+        self
+    }
+
+    /// Loads, instantiates and starts the VM: `_initialize`/`main` (or `_start`), root context,
+    /// `proxy_on_vm_start`, `proxy_on_configure`.
+    pub fn start(self) -> Result<Plugin> {
+        let bytes = match &self.source {
+            Source::Name(n) => workspace::wasm_bytes(n)?,
+            Source::Bytes(b) => b.clone(),
+        };
+        let module = module::compile_cached(&bytes)?;
+        let info = module::inspect(&module);
+        let abi = module::check(&info)?;
+        let vm_key = {
+            let mut s = self.host.lock();
+            s.next_vm += 1;
+            s.next_vm
+        };
+        let PluginBuilder { settings, clusters, fail_open, log_level, foreign, env, host, config, vm_config, .. } =
+            self;
+        let state = HostState {
+            memory: None,
+            alloc: None,
+            root_id: ROOT,
+            effective: ROOT,
+            contexts: [(ROOT, Context::Root)].into_iter().collect(),
+            cb: CallbackData::default(),
+            deferred: Vec::new(),
+            logs: Vec::new(),
+            log_level,
+            metrics: Vec::new(),
+            clock_ns: CLOCK_START_NS,
+            monotonic_ns: 1_000_000_000,
+            tick_period_ms: 0,
+            next_tick_ns: None,
+            http_calls: Default::default(),
+            grpc_calls: Default::default(),
+            next_token: 0,
+            clusters,
+            status: (0, Vec::new()),
+            props: Properties::new(&settings),
+            root_filter_state: Default::default(),
+            foreign: foreign.into_iter().collect(),
+            done_called: false,
+            awaiting_done: false,
+            rng: 0x2545_f491_4f6c_dd1d ^ vm_key,
+            env,
+            shared: host.shared.clone(),
+            vm_key,
+            vm_id: settings.vm_id.clone(),
+        };
+        let mut store = Store::new(module::engine(), state);
+        let instance = crate::host::linker()
+            .instantiate(&mut store, &module)
+            .map_err(|e| Error::Load(format!("instantiate: {}", chain(&e))))?;
+        store.data_mut().memory = instance.get_memory(&mut store, "memory");
+        let alloc_name = info.allocator.clone().unwrap_or_default();
+        let alloc = instance.get_typed_func::<i32, i32>(&mut store, &alloc_name).map_err(|_| Error::BadExport {
+            name: alloc_name.clone(),
+            reason: "expected func(i32) -> i32".into(),
+        })?;
+        store.data_mut().alloc = Some(alloc);
+        let mut funcs = Vec::new();
+        for (name, params, results) in crate::abi::CALLBACKS {
+            let f = instance.get_func(&mut store, name);
+            if let Some(f) = f {
+                let ty = f.ty(&store);
+                let ok = ty.params().len() == *params
+                    && ty.results().len() == *results
+                    && ty.params().chain(ty.results()).all(|t| t.is_i32());
+                if !ok {
+                    return Err(Error::BadExport {
+                        name: name.to_string(),
+                        reason: format!("expected {params} i32 params and {results} i32 results"),
+                    });
+                }
+            }
+            funcs.push(f);
+        }
+        let start: Vec<(String, Func)> = ["_initialize", "main", "_start"]
+            .iter()
+            .filter_map(|n| instance.get_func(&mut store, n).map(|f| (n.to_string(), f)))
+            .collect();
+        let mut plugin = Plugin {
+            store,
+            funcs,
+            abi,
+            name: settings.plugin_name.clone(),
+            failed: None,
+            fail_open,
+            next_context: ROOT + 1,
+            auto_http: Vec::new(),
+            host,
+        };
+        plugin.run_start(start)?;
+        plugin.create_root(config, vm_config)?;
+        Ok(plugin)
+    }
+}
+
+/// One VM of a proxy-wasm module with its root context, driven as Envoy would.
+pub struct Plugin {
+    pub(crate) store: Store<HostState>,
+    pub(crate) funcs: Vec<Option<Func>>,
+    abi: AbiVersion,
+    name: String,
+    pub(crate) failed: Option<String>,
+    pub(crate) fail_open: bool,
+    pub(crate) next_context: u32,
+    pub(crate) auto_http: Vec<(String, Response)>,
+    host: Host,
+}
+
+pub(crate) fn chain(e: &wasmtime::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// `proc_exit` from a module: an exit code, not a crash.
+#[derive(Debug)]
+pub(crate) struct ProcExit(pub i32);
+impl std::fmt::Display for ProcExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "proc_exit({})", self.0)
+    }
+}
+impl std::error::Error for ProcExit {}
+
+impl Plugin {
+    /// Loads a workspace filter by name (built for wasm32-wasip1 if missing or stale) or a
+    /// `.wasm` file by path.
+    pub fn builder(filter: &str) -> PluginBuilder {
+        let default_name = std::path::Path::new(filter)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| filter.to_string());
+        PluginBuilder::new(Source::Name(filter.to_string()), default_name)
+    }
+    /// A module given as bytes (e.g. compiled from WAT).
+    pub fn builder_from_bytes(wasm: impl Into<Vec<u8>>) -> PluginBuilder {
+        PluginBuilder::new(Source::Bytes(wasm.into()), "plugin".into())
+    }
+
+    fn run_start(&mut self, start: Vec<(String, Func)>) -> Result<()> {
+        let has_init = start.iter().any(|(n, _)| n == "_initialize");
+        for (name, f) in start {
+            if name == "_start" && has_init {
+                continue;
+            }
+            // `main(argc, argv)` or `main()`; results are ignored.
+            let ty = f.ty(&self.store);
+            let params: Vec<Val> = ty.params().map(|_| Val::I32(0)).collect();
+            let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+            if let Err(e) = f.call(&mut self.store, &params, &mut results) {
+                if matches!(e.downcast_ref::<ProcExit>(), Some(ProcExit(0))) {
+                    continue;
+                }
+                return Err(self.trap(0, &e, 0));
+            }
+        }
+        Ok(())
+    }
+
+    fn create_root(&mut self, config: Vec<u8>, vm_config: Vec<u8>) -> Result<()> {
+        self.callback(cb::CONTEXT_CREATE, &[ROOT as i32, 0])?;
+        let mark = self.logs().len();
+        self.store.data_mut().cb.vm_configuration = Some(vm_config.clone());
+        let r = self.callback(cb::VM_START, &[ROOT as i32, vm_config.len() as i32]);
+        self.store.data_mut().cb.vm_configuration = None;
+        if r? == Some(0) {
+            return Err(Error::VmStartFailed { logs: self.logs()[mark..].to_vec() });
+        }
+        self.store.data_mut().cb.plugin_configuration = Some(config.clone());
+        let r = self.callback(cb::CONFIGURE, &[ROOT as i32, config.len() as i32]);
+        self.store.data_mut().cb.plugin_configuration = None;
+        if r? == Some(0) {
+            return Err(Error::ConfigRejected { logs: self.logs()[mark..].to_vec() });
+        }
+        self.flush()
+    }
+
+    /// Calls a callback with the context it is for (args[0]) as the effective context.
+    /// None when the module does not export it. A trap fails the VM.
+    pub(crate) fn callback(&mut self, index: usize, args: &[i32]) -> Result<Option<i32>> {
+        let Some(f) = self.funcs[index] else { return Ok(None) };
+        let ctx = args.first().copied().unwrap_or(0) as u32;
+        self.store.data_mut().effective = ctx;
+        let mark = self.store.data().logs.len();
+        let mut params = [Val::I32(0); 5];
+        for (p, a) in params.iter_mut().zip(args) {
+            *p = Val::I32(*a);
+        }
+        let mut results = [Val::I32(0)];
+        let nres = crate::abi::CALLBACKS[index].2;
+        match f.call(&mut self.store, &params[..args.len()], &mut results[..nres]) {
+            Ok(()) => Ok(Some(results[0].i32().unwrap_or(0))),
+            Err(e) => Err(self.trap(ctx, &e, mark)),
+        }
+    }
+
+    /// Marks the VM failed, fails the stream the callback was for, and builds the error.
+    fn trap(&mut self, ctx: u32, e: &wasmtime::Error, mark: usize) -> Error {
+        let message = chain(e);
+        let panic_message = self.store.data().logs[mark.min(self.store.data().logs.len())..]
+            .iter()
+            .rev()
+            .find(|l| l.level == Level::Critical)
+            .map(|l| l.message.clone());
+        self.failed = Some(panic_message.clone().unwrap_or_else(|| message.clone()));
+        self.store.data_mut().deferred.clear();
+        self.fail_stream(ctx);
+        Error::Trap { message, panic_message }
+    }
+
+    /// Applies deferred work (continue, close, local replies) and delivers queue notifications,
+    /// until nothing is left.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        loop {
+            let deferred = std::mem::take(&mut self.store.data_mut().deferred);
+            if !deferred.is_empty() {
+                for d in deferred {
+                    self.apply(d)?;
+                }
+                continue;
+            }
+            let ready = {
+                let key = self.store.data().vm_key;
+                let mut s = self.host.lock();
+                s.ready.remove(&key).unwrap_or_default()
+            };
+            if ready.is_empty() || self.failed.is_some() {
+                return Ok(());
+            }
+            for (ctx, token) in ready {
+                self.callback(cb::QUEUE_READY, &[ctx as i32, token as i32])?;
+            }
+        }
+    }
+
+    // ---- observation -------------------------------------------------------------------
+
+    /// Everything logged so far.
+    pub fn logs(&self) -> &[LogEntry] {
+        &self.store.data().logs
+    }
+    /// Messages logged at exactly `level`.
+    pub fn logs_at(&self, level: Level) -> Vec<&str> {
+        self.logs().iter().filter(|l| l.level == level).map(|l| l.message.as_str()).collect()
+    }
+    pub fn clear_logs(&mut self) {
+        self.store.data_mut().logs.clear();
+    }
+    /// A metric by the name the filter defined: counter/gauge value, histogram sample count.
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        self.store.data().metrics.iter().find(|m| m.name == name).map(|m| m.value)
+    }
+    pub fn metrics(&self) -> Vec<(String, MetricKind, i64)> {
+        self.store.data().metrics.iter().map(|m| (m.name.clone(), m.kind, m.value)).collect()
+    }
+    /// Values recorded into a histogram.
+    pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
+        self.store
+            .data()
+            .metrics
+            .iter()
+            .find(|m| m.name == name && m.kind == MetricKind::Histogram)
+            .map(|m| m.samples.clone())
+    }
+    /// Why the VM failed (the panic message or the trap), if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+    pub fn abi_version(&self) -> AbiVersion {
+        self.abi
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Tick period the root context set (0 = none).
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_millis(u64::from(self.store.data().tick_period_ms))
+    }
+    /// Current virtual wall-clock time in ns since the epoch.
+    pub fn now_nanos(&self) -> u64 {
+        self.store.data().clock_ns
+    }
+    /// Filter state the root context wrote (`set_property` outside a stream).
+    pub fn root_filter_state(&self, key: &str) -> Option<Vec<u8>> {
+        self.store.data().root_filter_state.get(key).cloned()
+    }
+    /// The shared `Host` of this VM.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    // ---- callouts ----------------------------------------------------------------------
+
+    pub fn pending_http_calls(&self) -> Vec<HttpCall> {
+        self.store.data().http_calls.values().map(|p| p.call.clone()).collect()
+    }
+    /// Answers an HTTP callout: `proxy_on_http_call_response` with the response readable.
+    pub fn respond_http_call(&mut self, token: u32, response: Response) -> Result<()> {
+        let msg = Message { headers: response.headers, body: response.body, trailers: response.trailers };
+        self.finish_http_call(token, Some(msg))
+    }
+    /// Connection failure: `proxy_on_http_call_response(token, 0, 0, 0)`.
+    pub fn fail_http_call(&mut self, token: u32) -> Result<()> {
+        self.finish_http_call(token, None)
+    }
+    /// Answers every future callout to `cluster` with `response` when `send` waits on it.
+    pub fn answer_http_calls(&mut self, cluster: &str, response: Response) {
+        self.auto_http.push((cluster.to_string(), response));
+    }
+
+    fn finish_http_call(&mut self, token: u32, msg: Option<Message>) -> Result<()> {
+        let p = self
+            .store
+            .data_mut()
+            .http_calls
+            .remove(&token)
+            .ok_or_else(|| Error::Usage(format!("no pending HTTP call with token {token}")))?;
+        if self.failed.is_some() || !self.store.data().contexts.contains_key(&p.context) {
+            return Ok(());
+        }
+        let args = match &msg {
+            Some(m) => [m.headers.len(), m.body.len(), m.trailers.len()].map(|n| n as i32),
+            None => [0, 0, 0],
+        };
+        self.store.data_mut().cb.call_response = msg;
+        let r = self.callback(cb::HTTP_CALL_RESPONSE, &[p.context as i32, token as i32, args[0], args[1], args[2]]);
+        self.store.data_mut().cb.call_response = None;
+        r?;
+        self.flush()
+    }
+
+    pub fn pending_grpc_calls(&self) -> Vec<GrpcCall> {
+        self.store.data().grpc_calls.values().map(|p| p.call.clone()).collect()
+    }
+    /// Answers a unary gRPC call with a message: `proxy_on_grpc_receive`.
+    pub fn respond_grpc_call(&mut self, token: u32, message: impl AsRef<[u8]>) -> Result<()> {
+        self.grpc_receive(token, message)?;
+        self.store.data_mut().grpc_calls.remove(&token);
+        Ok(())
+    }
+    /// Ends a gRPC call or stream with a status: `proxy_on_grpc_close`, status readable
+    /// with `proxy_get_status`.
+    pub fn grpc_close(&mut self, token: u32, status: u32, message: &str) -> Result<()> {
+        let p = self.take_grpc(token)?;
+        self.store.data_mut().status = (status, message.as_bytes().to_vec());
+        self.callback(cb::GRPC_CLOSE, &[p as i32, token as i32, status as i32])?;
+        self.store.data_mut().grpc_calls.remove(&token);
+        self.flush()
+    }
+    /// A message arriving on a gRPC call or stream: `proxy_on_grpc_receive`.
+    pub fn grpc_receive(&mut self, token: u32, message: impl AsRef<[u8]>) -> Result<()> {
+        let ctx = self.take_grpc(token)?;
+        let m = message.as_ref().to_vec();
+        let len = m.len() as i32;
+        self.store.data_mut().status = (0, Vec::new());
+        self.store.data_mut().cb.grpc_message = Some(m);
+        let r = self.callback(cb::GRPC_RECEIVE, &[ctx as i32, token as i32, len]);
+        self.store.data_mut().cb.grpc_message = None;
+        r?;
+        self.flush()
+    }
+    /// Initial metadata on a gRPC stream: `proxy_on_grpc_receive_initial_metadata`.
+    pub fn grpc_receive_initial_metadata(&mut self, token: u32, md: &[(&str, &str)]) -> Result<()> {
+        self.grpc_metadata(token, md, true)
+    }
+    /// Trailing metadata on a gRPC stream: `proxy_on_grpc_receive_trailing_metadata`.
+    pub fn grpc_receive_trailing_metadata(&mut self, token: u32, md: &[(&str, &str)]) -> Result<()> {
+        self.grpc_metadata(token, md, false)
+    }
+    fn grpc_metadata(&mut self, token: u32, md: &[(&str, &str)], initial: bool) -> Result<()> {
+        let ctx = self.take_grpc(token)?;
+        let h = crate::types::lower_headers(md);
+        let n = h.len() as i32;
+        let (slot, index) = if initial {
+            (&mut self.store.data_mut().cb.grpc_initial, cb::GRPC_INITIAL_METADATA)
+        } else {
+            (&mut self.store.data_mut().cb.grpc_trailing, cb::GRPC_TRAILING_METADATA)
+        };
+        *slot = Some(h);
+        let r = self.callback(index, &[ctx as i32, token as i32, n]);
+        let d = &mut self.store.data_mut().cb;
+        d.grpc_initial = None;
+        d.grpc_trailing = None;
+        r?;
+        self.flush()
+    }
+    fn take_grpc(&mut self, token: u32) -> Result<u32> {
+        self.store
+            .data()
+            .grpc_calls
+            .get(&token)
+            .map(|p| p.context)
+            .ok_or_else(|| Error::Usage(format!("no open gRPC call with token {token}")))
+    }
+
+    // ---- clock, foreign functions, shutdown --------------------------------------------
+
+    /// Moves the virtual clock: fires ticks and times out callouts in time order.
+    pub fn advance_clock(&mut self, by: Duration) -> Result<()> {
+        let target = self.store.data().clock_ns + by.as_nanos() as u64;
+        loop {
+            let s = self.store.data();
+            let tick = s.next_tick_ns.filter(|t| *t <= target);
+            let http = s.http_calls.iter().filter_map(|(t, p)| Some((p.deadline_ns?, *t))).min();
+            let grpc = s.grpc_calls.iter().filter_map(|(t, p)| Some((p.deadline_ns?, *t))).min();
+            let mut next: Option<(u64, u8, u32)> = tick.map(|t| (t, 0, 0));
+            for (cand, kind) in [(http, 1u8), (grpc, 2u8)] {
+                if let Some((at, token)) = cand.filter(|(at, _)| *at <= target) {
+                    if next.is_none_or(|(n, _, _)| at < n) {
+                        next = Some((at, kind, token));
+                    }
+                }
+            }
+            let Some((at, kind, token)) = next else { break };
+            self.set_clock(at);
+            match kind {
+                0 => {
+                    let s = self.store.data_mut();
+                    s.next_tick_ns = Some(at + u64::from(s.tick_period_ms) * 1_000_000);
+                    if self.failed.is_none() {
+                        self.callback(cb::TICK, &[ROOT as i32])?;
+                        self.flush()?;
+                    }
+                }
+                1 => self.finish_http_call(token, None)?,
+                _ => self.grpc_close(token, 4, "deadline exceeded")?,
+            }
+        }
+        self.set_clock(target);
+        Ok(())
+    }
+    fn set_clock(&mut self, at: u64) {
+        let s = self.store.data_mut();
+        let delta = at.saturating_sub(s.clock_ns);
+        s.clock_ns = at;
+        s.monotonic_ns += delta;
+    }
+
+    /// Host-initiated foreign function callback: `proxy_on_foreign_function(root, id, size)`,
+    /// `data` readable as the call-data buffer.
+    pub fn on_foreign_function(&mut self, function_id: u32, data: impl AsRef<[u8]>) -> Result<()> {
+        let d = data.as_ref().to_vec();
+        let len = d.len() as i32;
+        self.store.data_mut().cb.call_data = Some(d);
+        let r = self.callback(cb::FOREIGN_FUNCTION, &[ROOT as i32, function_id as i32, len]);
+        self.store.data_mut().cb.call_data = None;
+        r?;
+        self.flush()
+    }
+
+    /// Delivers queue notifications other VMs caused (also done after every operation).
+    pub fn deliver_queue_ready(&mut self) -> Result<()> {
+        self.flush()
+    }
+
+    /// VM shutdown: `proxy_on_done` on the root context; `proxy_on_delete` once it returned
+    /// true or called `proxy_done`. Returns whether the root context is deleted.
+    pub fn shutdown(&mut self) -> Result<bool> {
+        self.store.data_mut().awaiting_done = true;
+        let r = self.callback(cb::DONE, &[ROOT as i32])?;
+        if r != Some(0) || self.store.data().done_called {
+            self.callback(cb::DELETE, &[ROOT as i32])?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    /// Completes a shutdown that waited for `proxy_done` (call after the filter called it).
+    pub fn finish_shutdown(&mut self) -> Result<bool> {
+        if self.store.data().done_called {
+            self.callback(cb::DELETE, &[ROOT as i32])?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    pub(crate) fn new_context(&mut self, ctx: Context) -> Result<u32> {
+        let id = self.next_context;
+        self.next_context += 1;
+        self.store.data_mut().contexts.insert(id, ctx);
+        if self.failed.is_none() {
+            self.callback(cb::CONTEXT_CREATE, &[id as i32, ROOT as i32])?;
+        }
+        Ok(id)
+    }
+
+    /// End of a stream context: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
+    pub(crate) fn end_context(&mut self, id: u32) -> Result<()> {
+        if self.failed.is_none() {
+            self.callback(cb::LOG, &[id as i32])?;
+            self.callback(cb::DONE, &[id as i32])?;
+            self.callback(cb::DELETE, &[id as i32])?;
+        }
+        // Callouts of a finished stream are cancelled, as in Envoy.
+        let s = self.store.data_mut();
+        s.http_calls.retain(|_, p| p.context != id);
+        s.grpc_calls.retain(|_, p| p.context != id);
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! Everything the host keeps for one VM (the wasmtime store data), and the state several VMs
+//! of one `Host` share (shared data, shared queues).
+
+use crate::props::Properties;
+use crate::types::{GrpcCall, Headers, HttpCall, Level, LocalReply, LogEntry, Message, MetricKind};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use wasmtime::{Memory, TypedFunc};
+
+/// A foreign function the test registered: arguments in, result bytes or a status code out.
+pub type ForeignFn = Box<dyn FnMut(&[u8]) -> std::result::Result<Vec<u8>, i32> + Send>;
+
+/// Where an HTTP stream direction is held by the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Headers returned StopIteration: Envoy's StopAllIterationAndWatermark, body is buffered.
+    Headers,
+    /// Body returned StopIterationAndBuffer: data accumulates, later chunks are delivered.
+    Body,
+    Trailers,
+}
+
+/// One direction (request or response) of an HTTP stream.
+#[derive(Debug, Default)]
+pub(crate) struct Direction {
+    pub msg: Message,
+    pub headers_arrived: bool,
+    pub trailers_arrived: bool,
+    pub end_of_stream: bool,
+    pub stop: Option<Stop>,
+    /// Start of the body buffer the filter sees (earlier data went on already).
+    pub body_start: usize,
+    /// Body arrived while stopped at headers and was not delivered yet.
+    pub body_pending: bool,
+    pub trailers_pending: bool,
+    /// The filter is done with this direction (local reply, reset).
+    pub finished: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct HttpState {
+    pub req: Direction,
+    pub resp: Direction,
+    pub local_reply: Option<LocalReply>,
+    /// The local reply came before the request reached the upstream.
+    pub replied_before_upstream: bool,
+    pub filter_state: BTreeMap<String, Vec<u8>>,
+    pub closed_by_filter: bool,
+    pub ended: bool,
+    pub start_ns: u64,
+    /// The VM failed before or during this stream and it is failed open (pass-through).
+    pub pass_through: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TcpDirection {
+    /// Everything that went on past the filter.
+    pub passed: Vec<u8>,
+    /// Data held by the filter (Pause), delivered again with the next chunk.
+    pub buffer: Vec<u8>,
+    pub paused: bool,
+    pub end_of_stream: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TcpState {
+    pub downstream: TcpDirection,
+    pub upstream: TcpDirection,
+    /// Which buffer the current data callback sees: 2 downstream, 3 upstream.
+    pub closed_by_filter: Vec<i32>,
+    pub ended: bool,
+    pub filter_state: BTreeMap<String, Vec<u8>>,
+}
+
+pub(crate) enum Context {
+    Root,
+    Http(Box<HttpState>),
+    Tcp(Box<TcpState>),
+}
+
+/// Work a host call asks for, done once the current callback has returned (as Envoy does).
+#[derive(Debug)]
+pub(crate) enum Deferred {
+    Continue(u32, i32),
+    Close(u32, i32),
+    LocalReply(u32, LocalReply),
+}
+
+pub(crate) struct PendingHttp {
+    pub call: HttpCall,
+    pub context: u32,
+    pub deadline_ns: Option<u64>,
+}
+
+pub(crate) struct PendingGrpc {
+    pub call: GrpcCall,
+    pub context: u32,
+    pub deadline_ns: Option<u64>,
+}
+
+/// Data available only while one callback runs (callout responses, gRPC messages, config).
+#[derive(Default)]
+pub(crate) struct CallbackData {
+    pub vm_configuration: Option<Vec<u8>>,
+    pub plugin_configuration: Option<Vec<u8>>,
+    pub call_response: Option<Message>,
+    pub grpc_initial: Option<Headers>,
+    pub grpc_trailing: Option<Headers>,
+    pub grpc_message: Option<Vec<u8>>,
+    pub call_data: Option<Vec<u8>>,
+}
+
+pub(crate) struct Metric {
+    pub name: String,
+    pub kind: MetricKind,
+    pub value: i64,
+    pub samples: Vec<u64>,
+}
+
+/// Store data of one VM.
+pub(crate) struct HostState {
+    pub memory: Option<Memory>,
+    pub alloc: Option<TypedFunc<i32, i32>>,
+    pub root_id: u32,
+    /// The context host calls act on (`proxy_set_effective_context` changes it).
+    pub effective: u32,
+    pub contexts: HashMap<u32, Context>,
+    pub cb: CallbackData,
+    pub deferred: Vec<Deferred>,
+    pub logs: Vec<LogEntry>,
+    pub log_level: Level,
+    pub metrics: Vec<Metric>,
+    pub clock_ns: u64,
+    pub monotonic_ns: u64,
+    pub tick_period_ms: u32,
+    pub next_tick_ns: Option<u64>,
+    pub http_calls: BTreeMap<u32, PendingHttp>,
+    pub grpc_calls: BTreeMap<u32, PendingGrpc>,
+    pub next_token: u32,
+    pub clusters: Vec<String>,
+    /// `proxy_get_status` answer: code and message of the last callout result.
+    pub status: (u32, Vec<u8>),
+    pub props: Properties,
+    pub root_filter_state: BTreeMap<String, Vec<u8>>,
+    pub foreign: HashMap<String, ForeignFn>,
+    pub done_called: bool,
+    /// The root context returned false from on_done: `proxy_done` finishes it.
+    pub awaiting_done: bool,
+    pub rng: u64,
+    pub env: Vec<(String, String)>,
+    pub shared: Arc<Mutex<SharedState>>,
+    pub vm_key: u64,
+    pub vm_id: String,
+}
+
+impl HostState {
+    pub fn http(&mut self, ctx: u32) -> Option<&mut HttpState> {
+        match self.contexts.get_mut(&ctx) {
+            Some(Context::Http(h)) => Some(h),
+            _ => None,
+        }
+    }
+    pub fn tcp(&mut self, ctx: u32) -> Option<&mut TcpState> {
+        match self.contexts.get_mut(&ctx) {
+            Some(Context::Tcp(t)) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn log(&mut self, level: Level, message: String) {
+        if level >= self.log_level {
+            self.logs.push(LogEntry { level, message });
+        }
+    }
+    pub fn next_token(&mut self) -> u32 {
+        self.next_token += 1;
+        self.next_token
+    }
+    pub fn filter_state_mut(&mut self, ctx: u32) -> &mut BTreeMap<String, Vec<u8>> {
+        match self.contexts.get_mut(&ctx) {
+            Some(Context::Http(h)) => &mut h.filter_state,
+            Some(Context::Tcp(t)) => &mut t.filter_state,
+            _ => &mut self.root_filter_state,
+        }
+    }
+    pub fn filter_state(&self, ctx: u32) -> &BTreeMap<String, Vec<u8>> {
+        match self.contexts.get(&ctx) {
+            Some(Context::Http(h)) => &h.filter_state,
+            Some(Context::Tcp(t)) => &t.filter_state,
+            _ => &self.root_filter_state,
+        }
+    }
+}
+
+pub(crate) struct Queue {
+    pub vm_id: String,
+    pub name: String,
+    pub owner_vm: u64,
+    pub owner_context: u32,
+    pub items: VecDeque<Vec<u8>>,
+}
+
+/// Shared by every VM of one `Host` (Envoy shares these per VM id across worker threads).
+#[derive(Default)]
+pub(crate) struct SharedState {
+    pub data: HashMap<Vec<u8>, (Vec<u8>, u32)>,
+    pub next_cas: u32,
+    /// Queue tokens are index + 1.
+    pub queues: Vec<Queue>,
+    /// `proxy_on_queue_ready` notifications not delivered yet, per VM: (root context, token).
+    pub ready: HashMap<u64, Vec<(u32, u32)>>,
+    pub next_vm: u64,
+}
