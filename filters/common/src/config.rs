@@ -4,7 +4,8 @@
 //! Config types should use `#[serde(deny_unknown_fields)]` so a typo is an error, not a
 //! silently ignored key.
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 
 /// A configuration that could not be parsed; `Display` gives the full explanation.
@@ -18,7 +19,7 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() || self.field == "." {
+        if self.field.is_empty() {
             write!(f, "{}", self.message)
         } else {
             write!(f, "field `{}`: {}", self.field, self.message)
@@ -50,9 +51,13 @@ pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ConfigErr
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| ConfigError {
-        field: err.path().to_string(),
-        message: err.inner().to_string(),
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        // The path is "." for the document itself and "?" where no field was reached yet.
+        let field = err.path().to_string();
+        ConfigError {
+            field: if field == "." || field == "?" { String::new() } else { field },
+            message: err.inner().to_string(),
+        }
     })?;
     // Trailing garbage after the JSON document is an error too.
     de.end().map_err(|err| ConfigError {
@@ -60,6 +65,53 @@ pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ConfigErr
         message: err.to_string(),
     })?;
     Ok(value)
+}
+
+/// A JSON object read as a list of pairs in document order, rejecting duplicate keys (which
+/// `serde_json` would otherwise resolve silently by keeping the last one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderedMap<V>(pub Vec<(String, V)>);
+
+impl<V> OrderedMap<V> {
+    pub fn iter(&self) -> impl Iterator<Item = &(String, V)> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for PairsVisitor<V> {
+            type Value = OrderedMap<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut pairs: Vec<(String, V)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if pairs.iter().any(|(k, _)| *k == key) {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    let value = map.next_value()?;
+                    pairs.push((key, value));
+                }
+                Ok(OrderedMap(pairs))
+            }
+        }
+
+        deserializer.deserialize_map(PairsVisitor(std::marker::PhantomData))
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +131,31 @@ mod tests {
     struct Config {
         request: Inner,
         limit: u32,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithPairs {
+        headers: OrderedMap<String>,
+    }
+
+    #[test]
+    fn ordered_map_keeps_document_order() {
+        let c: WithPairs = parse(br#"{"headers":{"z":"1","a":"2","m":"3"}}"#).unwrap();
+        let keys: Vec<&str> = c.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["z", "a", "m"]);
+        assert_eq!(c.headers.len(), 3);
+    }
+
+    #[test]
+    fn ordered_map_rejects_duplicates_and_bad_values() {
+        let err = parse::<WithPairs>(br#"{"headers":{"a":"1","a":"2"}}"#).unwrap_err();
+        assert_eq!(err.field, "headers");
+        assert!(err.message.starts_with("duplicate key `a`"), "{err}");
+        let err = parse::<WithPairs>(br#"{"headers":{"a":1}}"#).unwrap_err();
+        assert_eq!(err.field, "headers.a");
+        let err = parse::<WithPairs>(br#"{"headers":["a"]}"#).unwrap_err();
+        assert!(err.message.contains("expected an object"), "{err}");
     }
 
     #[test]

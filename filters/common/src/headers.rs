@@ -4,8 +4,8 @@
 //! invalid UTF-8 can never make the filter trap (the SDK's `get_http_request_header` unwraps
 //! the UTF-8 conversion).
 
-use proxy_wasm::hostcalls;
-pub use proxy_wasm::types::MapType;
+use crate::proxy_wasm::hostcalls;
+pub use crate::proxy_wasm::types::MapType;
 
 /// First value of `name`, as bytes; `None` when absent (or the host refused the call).
 pub fn get(map: MapType, name: &str) -> Option<Vec<u8>> {
@@ -52,7 +52,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         let what = if c.is_ascii_uppercase() {
             "must be lower-case".to_string()
         } else {
-            format!("contains {c:?}")
+            format!("contains '{c}'")
         };
         return Err(format!("invalid header name `{name}`: {what}"));
     }

@@ -3,19 +3,19 @@
 //! Envoy shows these under its `wasm` logger as `wasm log <plugin> <root_id>: <message>`;
 //! levels map one to one (trace, debug, info, warn, error; `critical` is the SDK's panic hook).
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::LogLevel;
+use crate::proxy_wasm::hostcalls;
+use crate::proxy_wasm::types::LogLevel;
 
 /// Installs the logger. Until the host's level is known, everything from `info` up is sent.
 pub fn init() {
-    proxy_wasm::set_log_level(LogLevel::Info);
+    crate::proxy_wasm::set_log_level(LogLevel::Info);
 }
 
 /// Adopts the host's current log level so that disabled levels cost no host call.
 /// Called on every configuration; hosts without `proxy_get_log_level` keep the previous level.
 pub fn sync_with_host() {
     if let Ok(level) = hostcalls::get_log_level() {
-        proxy_wasm::set_log_level(level);
+        crate::proxy_wasm::set_log_level(level);
     }
 }
 

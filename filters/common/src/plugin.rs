@@ -2,9 +2,9 @@
 //! configuration) and its per-request HTTP context. [`Root`] does the proxy-wasm plumbing.
 
 use crate::{config, logging};
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{BufferType, ContextType};
+use crate::proxy_wasm::hostcalls;
+use crate::proxy_wasm::traits::{Context, HttpContext, RootContext};
+use crate::proxy_wasm::types::{Action, BufferType, ContextType};
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
 
@@ -70,15 +70,64 @@ impl<P: Plugin> RootContext for Root<P> {
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK traps on `None`. Envoy never routes traffic to a plugin whose configuration
         // was rejected, but if a host does, the request passes untouched.
-        Some(match &self.plugin {
-            Some(plugin) => Box::new(P::http_context(plugin, context_id)),
-            None => Box::new(PassThrough),
-        })
+        let http = self.plugin.as_ref().map(|p| P::http_context(p, context_id));
+        Some(Box::new(Stream::<P>(http)))
     }
 }
 
-/// An HTTP context that does nothing.
-pub struct PassThrough;
+/// The HTTP context given to the SDK: the plugin's own, or nothing (pass-through) when no
+/// configuration was accepted. Keeping one concrete type behind `dyn HttpContext` keeps the
+/// SDK's many default trait methods in the module once, which matters for its size.
+pub struct Stream<P: Plugin>(Option<P::Http>);
 
-impl Context for PassThrough {}
-impl HttpContext for PassThrough {}
+impl<P: Plugin> Stream<P> {
+    fn each(&mut self, f: impl FnOnce(&mut P::Http)) {
+        if let Some(http) = &mut self.0 {
+            f(http);
+        }
+    }
+
+    fn act(&mut self, f: impl FnOnce(&mut P::Http) -> Action) -> Action {
+        self.0.as_mut().map_or(Action::Continue, f)
+    }
+}
+
+impl<P: Plugin> Context for Stream<P> {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
+        self.each(|h| h.on_http_call_response(token, headers, body, trailers));
+    }
+
+    fn on_done(&mut self) -> bool {
+        self.0.as_mut().is_none_or(|h| h.on_done())
+    }
+}
+
+impl<P: Plugin> HttpContext for Stream<P> {
+    fn on_http_request_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+        self.act(|h| h.on_http_request_headers(headers, end_of_stream))
+    }
+
+    fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        self.act(|h| h.on_http_request_body(size, end_of_stream))
+    }
+
+    fn on_http_request_trailers(&mut self, trailers: usize) -> Action {
+        self.act(|h| h.on_http_request_trailers(trailers))
+    }
+
+    fn on_http_response_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+        self.act(|h| h.on_http_response_headers(headers, end_of_stream))
+    }
+
+    fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        self.act(|h| h.on_http_response_body(size, end_of_stream))
+    }
+
+    fn on_http_response_trailers(&mut self, trailers: usize) -> Action {
+        self.act(|h| h.on_http_response_trailers(trailers))
+    }
+
+    fn on_log(&mut self) {
+        self.each(|h| h.on_log());
+    }
+}

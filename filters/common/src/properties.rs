@@ -5,7 +5,7 @@
 //! Since Envoy 1.33 node and listener attributes live under `xds.*`; [`get_xds`] falls back to
 //! the legacy top-level path so the same module runs on older proxies.
 
-use proxy_wasm::hostcalls;
+use crate::proxy_wasm::hostcalls;
 
 /// Raw bytes of a property; `None` when absent or not available in this callback.
 pub fn get(path: &[&str]) -> Option<Vec<u8>> {

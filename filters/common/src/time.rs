@@ -1,6 +1,6 @@
 //! The host clock (Envoy's wall time; the harness's virtual clock).
 
-use proxy_wasm::hostcalls;
+use crate::proxy_wasm::hostcalls;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Host wall-clock time in nanoseconds since the Unix epoch; `None` if the host refuses.

@@ -1,0 +1,147 @@
+//! Header value templates: literal text with `%VARIABLE%` references to request data, in the
+//! spirit of Envoy's `%REQ(...)%` command operators. `%%` is a literal percent sign.
+
+/// A piece of request data a template can refer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Var {
+    /// A request header, first value (`%REQ(name)%`, `%REQUEST_ID%`, `%PATH%`, ...).
+    RequestHeader(String),
+    /// The downstream peer's `ip:port` (`%DOWNSTREAM_REMOTE_ADDRESS%`).
+    DownstreamAddress,
+    /// The plugin's configured name (`%PLUGIN_NAME%`).
+    PluginName,
+}
+
+/// One parsed piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Literal(String),
+    Var(Var),
+}
+
+/// The variables a template may use, for error messages.
+pub const VARIABLES: &str = "%REQUEST_ID%, %PATH%, %METHOD%, %AUTHORITY%, %SCHEME%, \
+%DOWNSTREAM_REMOTE_ADDRESS%, %PLUGIN_NAME%, %REQ(header-name)%";
+
+/// Parses a template; the error names the offending variable.
+pub fn parse(template: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('%') {
+        literal.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        if let Some(stripped) = after.strip_prefix('%') {
+            literal.push('%');
+            rest = stripped;
+            continue;
+        }
+        let Some(end) = after.find('%') else {
+            return Err(format!(
+                "unterminated variable in `{template}` (write %% for a literal %)"
+            ));
+        };
+        if !literal.is_empty() {
+            parts.push(Part::Literal(std::mem::take(&mut literal)));
+        }
+        parts.push(Part::Var(variable(&after[..end])?));
+        rest = &after[end + 1..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(Part::Literal(literal));
+    }
+    Ok(parts)
+}
+
+fn variable(name: &str) -> Result<Var, String> {
+    let header = |h: &str| Ok(Var::RequestHeader(h.to_string()));
+    match name {
+        "REQUEST_ID" => header("x-request-id"),
+        "PATH" => header(":path"),
+        "METHOD" => header(":method"),
+        "AUTHORITY" => header(":authority"),
+        "SCHEME" => header(":scheme"),
+        "DOWNSTREAM_REMOTE_ADDRESS" => Ok(Var::DownstreamAddress),
+        "PLUGIN_NAME" => Ok(Var::PluginName),
+        _ => match name.strip_prefix("REQ(").and_then(|n| n.strip_suffix(')')) {
+            // Envoy matches header names case-insensitively here; the host map is lower-case.
+            Some(h) if filter_common::headers::validate_name(&h.to_ascii_lowercase()).is_ok() => {
+                header(&h.to_ascii_lowercase())
+            }
+            Some(h) => Err(format!("invalid header name `{h}` in %REQ(...)%")),
+            None => Err(format!(
+                "unknown template variable `%{name}%` (known: {VARIABLES})"
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> Part {
+        Part::Literal(s.to_string())
+    }
+    fn hdr(s: &str) -> Part {
+        Part::Var(Var::RequestHeader(s.to_string()))
+    }
+
+    #[test]
+    fn literal_only() {
+        assert_eq!(parse("world").unwrap(), vec![lit("world")]);
+        assert_eq!(parse("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn variables_and_literals() {
+        assert_eq!(
+            parse("id=%REQUEST_ID%;p=%PATH%").unwrap(),
+            vec![lit("id="), hdr("x-request-id"), lit(";p="), hdr(":path")]
+        );
+        assert_eq!(
+            parse("%METHOD% %AUTHORITY% %SCHEME%").unwrap(),
+            vec![hdr(":method"), lit(" "), hdr(":authority"), lit(" "), hdr(":scheme")]
+        );
+        assert_eq!(
+            parse("%DOWNSTREAM_REMOTE_ADDRESS%/%PLUGIN_NAME%").unwrap(),
+            vec![
+                Part::Var(Var::DownstreamAddress),
+                lit("/"),
+                Part::Var(Var::PluginName)
+            ]
+        );
+    }
+
+    #[test]
+    fn req_operator_lowercases() {
+        assert_eq!(parse("%REQ(User-Agent)%").unwrap(), vec![hdr("user-agent")]);
+    }
+
+    #[test]
+    fn escaped_percent() {
+        assert_eq!(parse("100%%").unwrap(), vec![lit("100%")]);
+        assert_eq!(
+            parse("%%%PATH%%%").unwrap(),
+            vec![lit("%"), hdr(":path"), lit("%")]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            parse("%NOPE%").unwrap_err(),
+            format!("unknown template variable `%NOPE%` (known: {VARIABLES})")
+        );
+        assert_eq!(
+            parse("50% off").unwrap_err(),
+            "unterminated variable in `50% off` (write %% for a literal %)"
+        );
+        assert_eq!(
+            parse("%REQ(bad name)%").unwrap_err(),
+            "invalid header name `bad name` in %REQ(...)%"
+        );
+        assert!(parse("%REQ()%").is_err());
+    }
+}
