@@ -23,7 +23,8 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --workspace --target wasm32-wasip1 --quiet -- -D warnings
-if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh scripts/lib/*.sh scripts/test.d/*.sh; fi
+command -v shellcheck >/dev/null || apt_install shellcheck
+(shopt -s nullglob; shellcheck -x scripts/*.sh scripts/lib/*.sh scripts/test.d/*.sh)
 
 step "wasm build and size budgets"
 scripts/build.sh
