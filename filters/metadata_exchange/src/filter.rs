@@ -14,9 +14,9 @@ use crate::structpb::Struct;
 use filter_common::headers::{self, MapType};
 use filter_common::metrics::Counter;
 use filter_common::properties::{self, Direction};
+use filter_common::proxy_wasm::traits::{Context, HttpContext};
+use filter_common::proxy_wasm::types::Action;
 use filter_common::Plugin;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
 use std::rc::Rc;
 
 /// Metric names, all under one prefix.
