@@ -2,7 +2,7 @@
 # Deploys a filter: onto a local kind cluster with Istio (default), or into a local Envoy.
 #
 #   scripts/deploy.sh [--target kind|envoy] [--method wasmplugin|envoyfilter] [--dry-run]
-#                     [--once] [--port N] <filter>
+#                     [--once] [--port N] [--no-build] <filter>
 #
 #   --target kind     build, push to the local registry, apply to kind + Istio (default)
 #   --target envoy    run the filter in a real Envoy on 127.0.0.1 (no cluster needed)
@@ -10,14 +10,15 @@
 #   --dry-run         print every command and the rendered manifests, run nothing
 #   --once            envoy: exit after the demonstration request
 #   --port N          envoy: listener port
+#   --no-build        deploy dist/<filter>.wasm as it is (kind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
-TARGET=kind METHOD=wasmplugin DRY_RUN=0 ONCE=0 PORT="" filter=""
+TARGET=kind METHOD=wasmplugin DRY_RUN=0 ONCE=0 PORT="" NO_BUILD=0 filter=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) [ $# -ge 2 ] || die 2 "--target needs a value (kind or envoy)"; TARGET=$2; shift 2 ;;
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --method=*) METHOD=${1#*=}; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     --once) ONCE=1; shift ;;
+    --no-build) NO_BUILD=1; shift ;;
     --port) [ $# -ge 2 ] || die 2 "--port needs a value"; PORT=$2; shift 2 ;;
     --port=*) PORT=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -43,9 +45,11 @@ esac
 case "$TARGET" in kind|envoy) ;; *) die 2 "unknown target '$TARGET' (expected kind or envoy)" ;; esac
 case "$METHOD" in wasmplugin|envoyfilter) ;; *) die 2 "unknown method '$METHOD' (expected wasmplugin or envoyfilter)" ;; esac
 if [ -n "$PORT" ]; then
-  [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die 2 "--port '$PORT' is not a port number"
+  if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+    die 2 "--port '$PORT' is not a port number"
+  fi
 fi
-export TARGET METHOD DRY_RUN ONCE PORT
+export TARGET METHOD DRY_RUN ONCE PORT NO_BUILD
 
 lib="scripts/lib/deploy_$TARGET.sh"
 [ -f "$lib" ] || die 1 "$lib is missing: the $TARGET target is not available in this checkout"

@@ -5,7 +5,7 @@
 # workloads -> push (wasmplugin) or ConfigMap (envoyfilter) -> apply the plugin pinned by digest ->
 # wait until the sidecar loaded it -> a request from the client pod as proof.
 # Everything that exists already (registry, cluster, Istio) is reused. Inputs from deploy.sh:
-# METHOD, DRY_RUN. With DRY_RUN=1 the commands and manifests are printed on stdout, nothing runs,
+# METHOD, DRY_RUN, NO_BUILD (deploy the module in $DIST_DIR as it is). With DRY_RUN=1 the commands and manifests are printed on stdout, nothing runs,
 # and every check assumes a fresh machine.
 # Needs scripts/lib/common.sh.
 
@@ -13,6 +13,8 @@
 . "$ROOT/scripts/lib/mesh_render.sh"
 
 KUBE_CONTEXT="kind-$CLUSTER_NAME"
+# Where the built modules are: scripts/build.sh writes dist/<filter>.wasm.
+DIST_DIR=${DIST_DIR:-$ROOT/dist}
 # How long to wait for rollouts and for the sidecar to load the plugin.
 KIND_WAIT_TIMEOUT=${KIND_WAIT_TIMEOUT:-300}
 KIND_POLL_SECONDS=${KIND_POLL_SECONDS:-3}
@@ -28,7 +30,12 @@ kind_quote() {
 
 # Dry-run output goes to fd 3 (the caller's stdout, opened by deploy_kind), so that checks run
 # inside $(...) still show up in the listing.
-dry() { printf "$@" >&3; }
+dry() {
+  local format=$1
+  shift
+  # shellcheck disable=SC2059 # the format is the caller's literal
+  printf "$format" "$@" >&3
+}
 
 # kind_run CMD...: show and run a command that changes something, its output on stderr (dry run:
 # show only).
@@ -90,12 +97,13 @@ kind_preflight() {
   Start it (e.g. 'sudo systemctl start docker') and retry.
   $hint"
   fi
-  v=$(kind version 2>/dev/null | first_version || true)
-  [ -n "$v" ] && version_ge "$v" "$KIND_MIN_VERSION" ||
-    die 1 "kind ${v:-of unknown version} found; need >= $KIND_MIN_VERSION. $hint"
-  v=$(kubectl version --client 2>/dev/null | first_version || true)
-  [ -n "$v" ] && version_ge "$v" "$KUBECTL_MIN_VERSION" ||
-    die 1 "kubectl ${v:-of unknown version} found; need >= $KUBECTL_MIN_VERSION. $hint"
+  local kind_v kubectl_v
+  kind_v=$(kind version 2>/dev/null | first_version || true)
+  { [ -n "$kind_v" ] && version_ge "$kind_v" "$KIND_MIN_VERSION"; } ||
+    die 1 "kind ${kind_v:-of unknown version} found; need >= $KIND_MIN_VERSION. $hint"
+  kubectl_v=$(kubectl version --client 2>/dev/null | first_version || true)
+  { [ -n "$kubectl_v" ] && version_ge "$kubectl_v" "$KUBECTL_MIN_VERSION"; } ||
+    die 1 "kubectl ${kubectl_v:-of unknown version} found; need >= $KUBECTL_MIN_VERSION. $hint"
   v=$(istioctl version --remote=false 2>/dev/null | first_version || true)
   case " $ISTIO_ACCEPTED_MINORS " in
     *" ${v%.*} "*) ;;
@@ -103,7 +111,7 @@ kind_preflight() {
   Get it: curl -L https://istio.io/downloadIstio | ISTIO_VERSION=$ISTIO_VERSION sh -
   $hint" ;;
   esac
-  info "preflight: docker engine up, kind $(kind version | first_version), kubectl $(kubectl version --client 2>/dev/null | first_version), istioctl $v"
+  info "preflight: docker engine up, kind $kind_v, kubectl $kubectl_v, istioctl $v"
 }
 
 # The registry container of kind's local-registry recipe, published on 127.0.0.1:$REGISTRY_PORT.
@@ -234,7 +242,7 @@ kind_proof() {
 # prints the command, and a reference with a zero digest).
 kind_push() {
   local filter=$1 cmd
-  cmd=(scripts/push.sh "$filter" --registry "localhost:$REGISTRY_PORT" --no-build)
+  cmd=(scripts/push.sh "$filter" --registry "localhost:$REGISTRY_PORT" --wasm "${2#"$ROOT/"}")
   if [ "${DRY_RUN:-0}" = 1 ]; then
     dry '%s\n' "$(kind_quote "${cmd[@]}")"
     printf 'localhost:%s/proxy-wasm/%s@sha256:%s\n' "$REGISTRY_PORT" "$filter" "$(printf '0%.0s' {1..64})"
@@ -247,7 +255,7 @@ kind_push() {
 deploy_kind() {
   local filter=$1 method=${METHOD:-wasmplugin} wasm pinned digest url
   mesh_load_filter "$filter" # bad facts fail before anything runs
-  wasm="$ROOT/dist/$filter.wasm"
+  wasm="$DIST_DIR/$filter.wasm"
   exec 3>&1
   [ "${DRY_RUN:-0}" = 1 ] && dry '# scripts/deploy.sh --target kind --method %s %s (dry run: nothing is run)\n' "$method" "$filter"
   step "preflight"
@@ -256,16 +264,21 @@ deploy_kind() {
   kind_ensure_registry
   kind_ensure_cluster
   kind_ensure_istio
-  step "build $filter"
-  kind_run scripts/build.sh
-  [ "${DRY_RUN:-0}" = 1 ] || [ -f "$wasm" ] || die 1 "scripts/build.sh did not produce dist/$filter.wasm"
+  if [ "${NO_BUILD:-0}" = 1 ]; then
+    [ "${DRY_RUN:-0}" = 1 ] || [ -f "$wasm" ] || die 1 "--no-build: $wasm does not exist"
+  else
+    step "build $filter"
+    kind_run scripts/build.sh
+    [ "${DRY_RUN:-0}" = 1 ] || [ -f "$wasm" ] || die 1 "scripts/build.sh did not produce $wasm"
+  fi
   if [ "$method" = wasmplugin ]; then
     step "sample workloads"
     render_workloads "$filter" wasmplugin | kind_apply
     kind_wait_workloads
     step "push $filter"
-    pinned=$(kind_push "$filter" | tail -1)
+    pinned=$(kind_push "$filter" "$wasm" | tail -1)
     [[ $pinned == *@sha256:* ]] || die 1 "push.sh printed '$pinned', not a digest-pinned reference"
+    info "pushed: $pinned"
     digest=${pinned##*@sha256:}
     # The host pushes to localhost:PORT; the sidecar's agent pulls from the registry container.
     url="oci://$REGISTRY_NAME:5000/${pinned#*/}"

@@ -11,6 +11,7 @@ MESH_TEMPLATES="$ROOT/deploy/kind/templates"
 # Kubernetes object names cannot hold '_': http_headers -> http-headers.
 mesh_resource_name() { printf '%s\n' "${1//_/-}"; }
 
+# shellcheck disable=SC2034 # the variables are the interface to the callers
 # mesh_load_filter FILTER: reads and checks the filter's facts into PHASE, PRIORITY, FAIL_STRATEGY,
 # MATCH_MODE, WORKLOADS, SELECTOR_LABEL, PROOF_*, PLUGIN_CONFIG.
 mesh_load_filter() {
@@ -32,7 +33,7 @@ mesh_load_filter() {
   for w in $WORKLOADS; do
     case "$w" in echo|client) ;; *) die 2 "$where: WORKLOADS has '$w' (the sample workloads are echo and client)" ;; esac
   done
-  [ -n "$PROOF_PATH" ] && [ -n "$PROOF_EXPECT" ] || die 2 "$where: PROOF_PATH and PROOF_EXPECT are required"
+  { [ -n "$PROOF_PATH" ] && [ -n "$PROOF_EXPECT" ]; } || die 2 "$where: PROOF_PATH and PROOF_EXPECT are required"
   PLUGIN_CONFIG=$(cat "$dir/config.json")
   case "$PLUGIN_CONFIG" in
     \{*\}) ;;

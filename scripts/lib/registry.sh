@@ -94,7 +94,7 @@ registry_stop() {
   local dir="$REGISTRY_STATE/$1" pid
   if [ -f "$dir/pid" ]; then
     pid=$(cat "$dir/pid")
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    if kill "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
     rm -f "$dir/pid"
   fi
   if [ -f "$dir/container" ]; then

@@ -61,7 +61,8 @@ pub async fn push(
         use_monolithic_push: true,
         ..ClientConfig::default()
     });
-    let fail = |e: OciDistributionError| classify(&registry, e);
+    let anonymous = matches!(auth, RegistryAuth::Anonymous);
+    let fail = |e: OciDistributionError| classify(&registry, plain_http, anonymous, e);
 
     client
         .auth(target, auth, RegistryOperation::Push)
@@ -99,27 +100,36 @@ pub async fn push(
     Ok(digest)
 }
 
-fn classify(registry: &str, e: OciDistributionError) -> Failure {
+fn classify(registry: &str, plain_http: bool, anonymous: bool, e: OciDistributionError) -> Failure {
     use OciDistributionError as E;
     let text = chain(&e);
+    let refused = |text: &str| {
+        Failure::AuthRefused(if anonymous {
+            format!(
+                "{registry} requires credentials and none were given (pass --username and \
+                 --password-stdin, or log in with docker login): {text}"
+            )
+        } else {
+            format!("{registry}: {text}")
+        })
+    };
     match &e {
         E::RequestError(r) if r.is_connect() || r.is_timeout() => Failure::Unreachable(format!(
             "cannot connect to {registry} ({text}); is the registry running and is the address \
-             right? For a plain-HTTP registry pass --plain-http"
+             right?{}",
+            if plain_http { "" } else { " For a plain-HTTP registry pass --plain-http" }
         )),
         E::RequestError(_) if text.contains("InvalidContentType") || text.contains("tls") => {
             Failure::Unreachable(format!(
                 "TLS handshake with {registry} failed ({text}); if it serves plain HTTP, pass --plain-http"
             ))
         }
-        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => {
-            Failure::AuthRefused(format!("{registry}: {text}"))
-        }
-        E::ServerError { code: 401 | 403, .. } => Failure::AuthRefused(format!("{registry}: {text}")),
+        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => refused(&text),
+        E::ServerError { code: 401 | 403, .. } => refused(&text),
         E::RegistryError { envelope, .. } => {
             let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|x| &x.code).collect();
             if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
-                Failure::AuthRefused(format!("{registry}: {text}"))
+                refused(&text)
             } else if codes.iter().any(|c| matches!(c, OciErrorCode::NameInvalid)) {
                 Failure::Input(format!("the registry {registry} refused the repository name: {text}"))
             } else {
