@@ -17,7 +17,7 @@ mesh_resource_name() { printf '%s\n' "${1//_/-}"; }
 mesh_load_filter() {
   local filter=$1 dir="$ROOT/deploy/$1"
   PHASE="" PRIORITY="" FAIL_STRATEGY="" MATCH_MODE="" WORKLOADS="" SELECTOR_LABEL=""
-  PROOF_PATH="" PROOF_EXPECT="" PROOF_LOG_EXPECT=""
+  PROOF_PATH="" PROOF_EXPECT="" PROOF_LOG_EXPECT="" MESH_CLUSTERS=""
   [ -f "$dir/mesh.env" ] || die 2 "deploy/$filter/mesh.env is missing (the filter's Istio facts: PHASE, PRIORITY, FAIL_STRATEGY, MATCH_MODE, WORKLOADS, SELECTOR_LABEL, PROOF_PATH, PROOF_EXPECT)"
   [ -f "$dir/config.json" ] || die 2 "deploy/$filter/config.json is missing (the filter's example plugin configuration)"
   # shellcheck source=/dev/null
@@ -40,6 +40,15 @@ mesh_load_filter() {
     *) die 2 "deploy/$filter/config.json: the plugin configuration must be a JSON object" ;;
   esac
   [[ $PLUGIN_CONFIG != *$'\t'* ]] || die 2 "deploy/$filter/config.json: indent with spaces, not tabs (it is embedded in YAML)"
+  # Envoy cluster names differ: the local Envoy config names its clusters, Istio names them
+  # outbound|PORT||HOST. MESH_CLUSTERS="local=mesh ..." renames the exact JSON strings.
+  local pair from to
+  for pair in $MESH_CLUSTERS; do
+    from=${pair%%=*} to=${pair#*=}
+    [[ $pair == *=* && -n $from && -n $to ]] || die 2 "$where: MESH_CLUSTERS has '$pair' (expected LOCAL_NAME=MESH_CLUSTER)"
+    [[ $PLUGIN_CONFIG == *"\"$from\""* ]] || die 2 "$where: MESH_CLUSTERS renames '$from', which deploy/$filter/config.json does not mention"
+    PLUGIN_CONFIG=${PLUGIN_CONFIG//"\"$from\""/"\"$to\""}
+  done
 }
 
 # render_template FILE: prints FILE with every @@KEY@@ replaced by R[KEY]. A placeholder alone on

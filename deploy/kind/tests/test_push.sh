@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scripts/push.sh against a real registry on 127.0.0.1, read back with skopeo (an independent
+# client): every filter as the plain image, one as the WebAssembly Hub variant, a registry with
+# basic auth (refused, missing, flag and docker-config credentials), an unreachable registry, and
+# bad input.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+. scripts/lib/common.sh
+. scripts/lib/registry.sh
+. scripts/lib/mesh_venv.sh
+. deploy/kind/tests/lib.sh
+
+command -v skopeo >/dev/null || apt_install skopeo
+py=$(mesh_venv)
+work=$(mktemp -d)
+port=$(free_port)
+auth_port=$(free_port)
+cleanup() { registry_stop push-test; registry_stop push-auth-test; rm -rf "$work"; }
+trap cleanup EXIT
+registry_start push-test "$port"
+registry_htpasswd alice 'correct horse' "$work/htpasswd"
+registry_start push-auth-test "$auth_port" "$work/htpasswd"
+
+run() {
+  status=0
+  "$@" >"$work/out" 2>"$work/err" || status=$?
+  out=$(cat "$work/out") err=$(cat "$work/err")
+}
+skopeo_copy() { # REF TAG [skopeo args]: copies REF into $work/layout under TAG
+  local ref=$1 tag=$2
+  shift 2
+  skopeo --insecure-policy copy --quiet --src-tls-verify=false "$@" "docker://$ref" "oci:$work/layout:$tag"
+}
+
+filters=$(filter_names)
+for f in $filters; do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
+
+for f in $filters; do
+  echo "$f: push, then read back with skopeo"
+  run scripts/push.sh "$f" --registry "127.0.0.1:$port" --no-build
+  expect_status "push $f" 0 "$status"
+  digest=${out##*@}
+  expect_eq "stdout is the reference pinned by digest" "127.0.0.1:$port/proxy-wasm/$f@$digest" "$out"
+  raw_digest=sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/proxy-wasm/$f:dev" | sha256sum | cut -d' ' -f1)
+  expect_eq "the tag's manifest (skopeo) has the printed digest" "$digest" "$raw_digest"
+  skopeo_copy "127.0.0.1:$port/proxy-wasm/$f@$digest" "$f"
+  "$py" deploy/kind/tests/check_image.py "$work/layout" "$f" "dist/$f.wasm" "$f" "$digest" plain || fail "$f image checks"
+done
+
+f=$(printf '%s\n' "$filters" | head -1)
+echo "$f: the WebAssembly Hub variant"
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag hub --wasm-hub-variant --no-build
+expect_status "push --wasm-hub-variant" 0 "$status"
+digest=${out##*@}
+skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:hub" hub
+"$py" deploy/kind/tests/check_image.py "$work/layout" hub "dist/$f.wasm" "$f" "$digest" wasmhub || fail "wasm hub image checks"
+
+echo "a registry with basic auth"
+run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build
+expect_status "no credentials" 4 "$status"
+expect_contains "it says credentials are needed" "registry refused the credentials: 127.0.0.1:$auth_port requires credentials and none were given" "$err"
+run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build --username alice --password-stdin <<<"wrong"
+expect_status "a wrong password" 4 "$status"
+expect_contains "it says the registry refused" "error: registry refused the credentials: 127.0.0.1:$auth_port: " "$err"
+expect_contains "with the registry's answer" "UNAUTHORIZED" "$err"
+run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build --username alice --password-stdin <<<"correct horse"
+expect_status "the right password" 0 "$status"
+digest=${out##*@}
+skopeo_copy "127.0.0.1:$auth_port/proxy-wasm/$f:dev" auth --src-creds "alice:correct horse"
+"$py" deploy/kind/tests/check_image.py "$work/layout" auth "dist/$f.wasm" "$f" "$digest" plain >/dev/null || fail "image pushed with credentials"
+mkdir -p "$work/docker"
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$auth_port" "$(printf 'alice:correct horse' | base64 -w0)" >"$work/docker/config.json"
+DOCKER_CONFIG="$work/docker" run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --tag from-config --no-build
+expect_status "credentials from the docker config" 0 "$status"
+expect_contains "it says whose credentials" "using the docker config credentials of alice for 127.0.0.1:$auth_port" "$err"
+
+echo "unreachable registry and bad input"
+dead=$(free_port)
+run scripts/push.sh "$f" --registry "127.0.0.1:$dead" --no-build
+expect_status "unreachable" 3 "$status"
+expect_contains "it says so" "error: registry unreachable: cannot connect to 127.0.0.1:$dead" "$err"
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --repository "Bad/Name" --no-build
+expect_status "invalid repository name" 2 "$status"
+expect_contains "it names the reference" "error: invalid image reference '127.0.0.1:$port/Bad/Name:dev'" "$err"
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag 'bad tag' --no-build
+expect_status "invalid tag" 2 "$status"
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --wasm scripts/push.sh
+expect_status "not a module" 2 "$status"
+expect_contains "it says why" "scripts/push.sh: not a WebAssembly module" "$err"
+run scripts/push.sh nope --no-build
+expect_status "unknown filter" 2 "$status"
+expect_contains "it lists the filters" "unknown filter 'nope' (valid: $(printf '%s' "$filters" | tr '\n' ' '))" "$err"
+run scripts/push.sh "$f" --registry "http://127.0.0.1:$port" --no-build
+expect_status "a URL instead of HOST:PORT" 2 "$status"
+expect_contains "it says what is expected" "invalid --registry 'http://127.0.0.1:$port' (expected HOST or HOST:PORT)" "$err"
+
+finish test_push
