@@ -131,11 +131,11 @@ impl PluginBuilder {
                 plugin_name: default_name,
                 root_id: String::new(),
                 vm_id: String::new(),
-                node_id: "test-node".into(),
-                node_cluster: "test-cluster".into(),
+                node_id: String::new(),
+                node_cluster: String::new(),
                 node_metadata: Value::Object(Default::default()),
-                legacy_only: false,
-                xds_only: false,
+                xds: true,
+                legacy: false,
                 overrides: Vec::new(),
             },
             plugin_name_set: false,
@@ -159,6 +159,11 @@ impl PluginBuilder {
     /// VM configuration (`vm_config.configuration`), readable in `proxy_on_vm_start`.
     pub fn vm_config_bytes(mut self, b: impl AsRef<[u8]>) -> Self {
         self.vm_config = b.as_ref().to_vec();
+        self
+    }
+    /// VM configuration as JSON.
+    pub fn vm_config_json(mut self, v: Value) -> Self {
+        self.vm_config = v.to_string().into_bytes();
         self
     }
     pub fn plugin_name(mut self, n: &str) -> Self {
@@ -192,14 +197,16 @@ impl PluginBuilder {
         self.settings.node_metadata = v;
         self
     }
-    /// A host without `xds.*` attributes (Envoy < 1.33).
+    /// A host without `xds.*` attributes but with the legacy top-level `node`, `cluster_name`
+    /// (Envoy < 1.33). Default: `xds.*` only, as Envoy 1.40.
     pub fn legacy_properties_only(mut self, on: bool) -> Self {
-        self.settings.legacy_only = on;
+        self.settings.legacy = on;
+        self.settings.xds = !on;
         self
     }
-    /// A host without the legacy top-level `node`, `cluster_name`, `listener_direction`.
-    pub fn xds_properties_only(mut self, on: bool) -> Self {
-        self.settings.xds_only = on;
+    /// Both property sets (a host in transition).
+    pub fn with_legacy_properties(mut self, on: bool) -> Self {
+        self.settings.legacy = on;
         self
     }
     /// A cluster known to `proxy_http_call` and gRPC calls.
@@ -326,6 +333,7 @@ impl PluginBuilder {
             next_context: ROOT + 1,
             auto_http: Vec::new(),
             host,
+            root_deleted: false,
         };
         plugin.run_start(start)?;
         plugin.create_root(config, vm_config)?;
@@ -344,6 +352,7 @@ pub struct Plugin {
     pub(crate) next_context: u32,
     pub(crate) auto_http: Vec<(String, Response)>,
     host: Host,
+    root_deleted: bool,
 }
 
 pub(crate) fn chain(e: &wasmtime::Error) -> String {
@@ -462,6 +471,11 @@ impl Plugin {
                 let mut s = self.host.lock();
                 s.ready.remove(&key).unwrap_or_default()
             };
+            if self.store.data().done_called && !self.root_deleted {
+                // The root context called proxy_done after returning false from on_done.
+                self.root_deleted = true;
+                self.callback(cb::DELETE, &[ROOT as i32])?;
+            }
             if ready.is_empty() || self.failed.is_some() {
                 return Ok(());
             }
@@ -561,7 +575,9 @@ impl Plugin {
             None => [0, 0, 0],
         };
         self.store.data_mut().cb.call_response = msg;
-        let r = self.callback(cb::HTTP_CALL_RESPONSE, &[p.context as i32, token as i32, args[0], args[1], args[2]]);
+        // Envoy answers on the root context; the filter switches with proxy_set_effective_context.
+        self.store.data_mut().status = (0, Vec::new());
+        let r = self.callback(cb::HTTP_CALL_RESPONSE, &[ROOT as i32, token as i32, args[0], args[1], args[2]]);
         self.store.data_mut().cb.call_response = None;
         r?;
         self.flush()
@@ -581,7 +597,8 @@ impl Plugin {
     pub fn grpc_close(&mut self, token: u32, status: u32, message: &str) -> Result<()> {
         let p = self.take_grpc(token)?;
         self.store.data_mut().status = (status, message.as_bytes().to_vec());
-        self.callback(cb::GRPC_CLOSE, &[p as i32, token as i32, status as i32])?;
+        let _ = p;
+        self.callback(cb::GRPC_CLOSE, &[ROOT as i32, token as i32, status as i32])?;
         self.store.data_mut().grpc_calls.remove(&token);
         self.flush()
     }
@@ -592,7 +609,8 @@ impl Plugin {
         let len = m.len() as i32;
         self.store.data_mut().status = (0, Vec::new());
         self.store.data_mut().cb.grpc_message = Some(m);
-        let r = self.callback(cb::GRPC_RECEIVE, &[ctx as i32, token as i32, len]);
+        let _ = ctx;
+        let r = self.callback(cb::GRPC_RECEIVE, &[ROOT as i32, token as i32, len]);
         self.store.data_mut().cb.grpc_message = None;
         r?;
         self.flush()
@@ -615,7 +633,8 @@ impl Plugin {
             (&mut self.store.data_mut().cb.grpc_trailing, cb::GRPC_TRAILING_METADATA)
         };
         *slot = Some(h);
-        let r = self.callback(index, &[ctx as i32, token as i32, n]);
+        let _ = ctx;
+        let r = self.callback(index, &[ROOT as i32, token as i32, n]);
         let d = &mut self.store.data_mut().cb;
         d.grpc_initial = None;
         d.grpc_trailing = None;
@@ -696,19 +715,21 @@ impl Plugin {
     pub fn shutdown(&mut self) -> Result<bool> {
         self.store.data_mut().awaiting_done = true;
         let r = self.callback(cb::DONE, &[ROOT as i32])?;
-        if r != Some(0) || self.store.data().done_called {
+        if (r != Some(0) || self.store.data().done_called) && !self.root_deleted {
+            self.root_deleted = true;
             self.callback(cb::DELETE, &[ROOT as i32])?;
-            return Ok(true);
         }
-        Ok(false)
+        Ok(self.root_deleted)
     }
-    /// Completes a shutdown that waited for `proxy_done` (call after the filter called it).
+    /// Completes a shutdown that waited for `proxy_done` (also done automatically after the
+    /// callback that called it). Returns whether the root context is deleted.
     pub fn finish_shutdown(&mut self) -> Result<bool> {
-        if self.store.data().done_called {
-            self.callback(cb::DELETE, &[ROOT as i32])?;
-            return Ok(true);
-        }
-        Ok(false)
+        self.flush()?;
+        Ok(self.root_deleted)
+    }
+    /// Whether `proxy_on_delete` ran for the root context.
+    pub fn is_deleted(&self) -> bool {
+        self.root_deleted
     }
 
     pub(crate) fn new_context(&mut self, ctx: Context) -> Result<u32> {

@@ -16,16 +16,17 @@ pub struct PropertySettings {
     pub node_id: String,
     pub node_cluster: String,
     pub node_metadata: Value,
-    /// Host without `xds.*` (Envoy < 1.33).
-    pub legacy_only: bool,
-    /// Host without the legacy top-level `node`, `listener_direction`, `cluster_name`.
-    pub xds_only: bool,
+    /// `xds.*` node/cluster/listener attributes (Envoy >= 1.33).
+    pub xds: bool,
+    /// Legacy top-level `node`, `cluster_name`, `listener_direction` (Envoy < 1.33).
+    pub legacy: bool,
     pub overrides: Vec<(Vec<String>, Vec<u8>)>,
 }
 
 /// The static property table: NUL-joined path -> encoded value (Err = status for the lookup).
 #[derive(Debug, Clone, Default)]
 pub struct Properties {
+    pub settings: Option<PropertySettings>,
     pub table: HashMap<String, Result<Vec<u8>, i32>>,
 }
 
@@ -58,14 +59,11 @@ impl Properties {
         put(&mut t, &["upstream", "port"], int(80));
         let node = proto::node(&s.node_id, &s.node_cluster, &s.node_metadata);
         let mut node_roots: Vec<Vec<String>> = Vec::new();
-        if !s.legacy_only {
-            put(&mut t, &["xds", "cluster_name"], b"upstream".to_vec());
-            put(&mut t, &["xds", "listener_direction"], int(0));
+        // No listener direction by default: Envoy has none on a listener without one.
+        if s.xds {
             node_roots.push(vec!["xds".into(), "node".into()]);
         }
-        if !s.xds_only {
-            put(&mut t, &["cluster_name"], b"upstream".to_vec());
-            put(&mut t, &["listener_direction"], int(0));
+        if s.legacy {
             node_roots.push(vec!["node".into()]);
         }
         for mut root in node_roots {
@@ -82,7 +80,7 @@ impl Properties {
         for (path, v) in &s.overrides {
             t.insert(path.join("\0"), Ok(v.clone()));
         }
-        Properties { table: t }
+        Properties { settings: Some(s.clone()), table: t }
     }
 }
 
@@ -115,10 +113,28 @@ fn flatten(table: &mut HashMap<String, Result<Vec<u8>, i32>>, path: &mut Vec<Str
 }
 
 /// Per-stream properties computed from the HTTP stream as it is now.
-pub(crate) fn stream_property(path: &[&str], h: &HttpState) -> Option<Vec<u8>> {
+pub(crate) fn stream_property(path: &[&str], h: &HttpState, s: &PropertySettings) -> Option<Vec<u8>> {
     let req = &h.req.msg;
     let resp = &h.resp.msg;
-    let hv = |m: &crate::types::Message, n: &str| m.header(n).map(|s| s.as_bytes().to_vec());
+    // Repeated headers read as one value joined with commas, as Envoy's header map does.
+    let hv = |m: &crate::types::Message, n: &str| -> Option<Vec<u8>> {
+        let n = n.to_ascii_lowercase();
+        let vals: Vec<&[u8]> = m.headers.iter().filter(|(k, _)| *k == n).map(|(_, v)| v.as_slice()).collect();
+        (!vals.is_empty()).then(|| vals.join(&b","[..]))
+    };
+    let joined = |m: &crate::types::Message| -> Vec<u8> {
+        let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        for (k, v) in &m.headers {
+            match out.iter_mut().find(|(n, _)| n == k) {
+                Some((_, acc)) => {
+                    acc.push(b',');
+                    acc.extend_from_slice(v);
+                }
+                None => out.push((k.clone(), v.clone())),
+            }
+        }
+        pairs::serialize(&out)
+    };
     let v = match path {
         ["request", "path"] => hv(req, ":path")?,
         ["request", "url_path"] => {
@@ -139,7 +155,7 @@ pub(crate) fn stream_property(path: &[&str], h: &HttpState) -> Option<Vec<u8>> {
         ["request", "time"] => int(h.start_ns as i64),
         ["request", "size"] => int(req.body.len() as i64),
         ["request", "total_size"] => int((req.body.len() + header_bytes(&req.headers)) as i64),
-        ["request", "headers"] if h.req.headers_arrived => pairs::serialize(&req.headers),
+        ["request", "headers"] if h.req.headers_arrived => joined(req),
         ["request", "headers", name] => hv(req, name)?,
         ["response", "code"] => int(resp.status()? as i64),
         ["response", "code_details"] if h.resp.headers_arrived => match &h.local_reply {
@@ -152,7 +168,9 @@ pub(crate) fn stream_property(path: &[&str], h: &HttpState) -> Option<Vec<u8>> {
         ["response", "total_size"] if h.resp.headers_arrived => {
             int((resp.body.len() + header_bytes(&resp.headers)) as i64)
         }
-        ["response", "headers"] if h.resp.headers_arrived => pairs::serialize(&resp.headers),
+        ["response", "headers"] if h.resp.headers_arrived => joined(resp),
+        ["xds", "cluster_name"] if s.xds => b"upstream".to_vec(),
+        ["cluster_name"] if s.legacy => b"upstream".to_vec(),
         ["response", "headers", name] => hv(resp, name)?,
         ["response", "trailers"] if h.resp.trailers_arrived => pairs::serialize(&resp.trailers),
         _ => return None,

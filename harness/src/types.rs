@@ -87,7 +87,7 @@ pub enum MetricKind {
 }
 
 /// An HTTP message: headers (with pseudo-headers), body and trailers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub headers: Headers,
     pub body: Vec<u8>,
@@ -236,10 +236,10 @@ impl LocalReply {
         let mut headers: Headers = vec![(":status".into(), self.status.to_string().into_bytes())];
         headers.extend(self.headers.iter().cloned());
         if !self.body.is_empty() {
+            headers.push(("content-length".into(), self.body.len().to_string().into_bytes()));
             if !headers.iter().any(|(k, _)| k == "content-type") {
                 headers.push(("content-type".into(), b"text/plain".to_vec()));
             }
-            headers.push(("content-length".into(), self.body.len().to_string().into_bytes()));
         }
         if let Some(g) = self.grpc_status {
             headers.push(("grpc-status".into(), g.to_string().into_bytes()));
@@ -293,4 +293,27 @@ pub struct GrpcCall {
     pub sent: Vec<Vec<u8>>,
     /// The filter half-closed (`end_of_stream` on send, or `proxy_grpc_close`).
     pub closed_by_filter: bool,
+}
+
+/// Shows header values and bodies as text, so assertion diffs are readable.
+struct Text<'a>(&'a [u8]);
+impl std::fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.0))
+    }
+}
+struct Map<'a>(&'a Headers);
+impl std::fmt::Debug for Map<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(k, v)| (k, Text(v)))).finish()
+    }
+}
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("headers", &Map(&self.headers))
+            .field("body", &Text(&self.body))
+            .field("trailers", &Map(&self.trailers))
+            .finish()
+    }
 }

@@ -40,11 +40,14 @@ pub fn filter_wasm(name: &str) -> Result<PathBuf> {
 
 fn build(name: &str) -> std::result::Result<PathBuf, String> {
     let root = workspace_root();
-    let dir = [name.to_string(), name.replace('-', "_"), name.replace('_', "-")]
-        .into_iter()
-        .map(|n| root.join("filters").join(n))
+    let names = [name.to_string(), name.replace('-', "_"), name.replace('_', "-")];
+    let dir = ["filters", "harness/probes"]
+        .iter()
+        .flat_map(|parent| names.iter().map(|n| root.join(parent).join(n)).collect::<Vec<_>>())
         .find(|d| d.join("Cargo.toml").is_file())
-        .ok_or_else(|| format!("no workspace filter '{name}' (looked for filters/{name}/Cargo.toml under {})", root.display()))?;
+        .ok_or_else(|| {
+            format!("no workspace filter '{name}' (looked for filters/{name}/Cargo.toml and harness/probes/{name}/Cargo.toml under {})", root.display())
+        })?;
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
     let package = toml_string(&manifest, "package", "name").ok_or("no [package] name in its Cargo.toml")?;
     let lib = toml_string(&manifest, "lib", "name").unwrap_or_else(|| package.replace('-', "_"));

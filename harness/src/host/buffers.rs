@@ -11,10 +11,15 @@ use wasmtime::Linker;
 fn get(s: &mut HostState, kind: i32) -> Result<Vec<u8>, i32> {
     let ctx = s.effective;
     let found = match kind {
-        HTTP_REQUEST_BODY | HTTP_RESPONSE_BODY => s.http(ctx).and_then(|h| {
-            let d = if kind == HTTP_REQUEST_BODY { &h.req } else { &h.resp };
-            d.msg.body.get(d.body_start..).map(|b| b.to_vec())
-        }),
+        // Without a body (or outside a stream) Envoy answers OK with nothing.
+        HTTP_REQUEST_BODY | HTTP_RESPONSE_BODY => Some(
+            s.http(ctx)
+                .and_then(|h| {
+                    let d = if kind == HTTP_REQUEST_BODY { &h.req } else { &h.resp };
+                    d.msg.body.get(d.body_start..).map(|b| b.to_vec())
+                })
+                .unwrap_or_default(),
+        ),
         DOWNSTREAM_DATA => s.tcp(ctx).map(|t| t.downstream.buffer.clone()),
         UPSTREAM_DATA => s.tcp(ctx).map(|t| t.upstream.buffer.clone()),
         HTTP_CALL_RESPONSE_BODY => s.cb.call_response.as_ref().map(|m| m.body.clone()),
@@ -27,8 +32,8 @@ fn get(s: &mut HostState, kind: i32) -> Result<Vec<u8>, i32> {
     found.ok_or(NOT_FOUND)
 }
 
-/// Replaces [start, start+len) of a mutable buffer (clamped to its size): start 0 / len 0
-/// prepends, start >= size appends, len >= size replaces everything.
+/// Envoy's rules: start 0 and len 0 prepends, start 0 and len >= size replaces everything,
+/// start >= size appends; anything else (a change in the middle) is BAD_ARGUMENT.
 fn set(s: &mut HostState, kind: i32, start: usize, len: usize, data: &[u8]) -> Result<(), i32> {
     let ctx = s.effective;
     let (buf, base) = match kind {
@@ -44,9 +49,17 @@ fn set(s: &mut HostState, kind: i32, start: usize, len: usize, data: &[u8]) -> R
         UPSTREAM_DATA => (&mut s.tcp(ctx).ok_or(NOT_FOUND)?.upstream.buffer, 0),
         _ => return Err(BAD_ARGUMENT),
     };
-    let from = (base + start).min(buf.len());
-    let to = from.saturating_add(len).min(buf.len());
-    buf.splice(from..to, data.iter().copied());
+    let size = buf.len() - base;
+    if start == 0 && len == 0 {
+        buf.splice(base..base, data.iter().copied());
+    } else if start == 0 && len >= size {
+        buf.truncate(base);
+        buf.extend_from_slice(data);
+    } else if start >= size {
+        buf.extend_from_slice(data);
+    } else {
+        return Err(BAD_ARGUMENT);
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! gRPC: `proxy_grpc_call`, `proxy_grpc_stream`, `proxy_grpc_send`, `proxy_grpc_cancel`,
 //! `proxy_grpc_close`. Calls are held until the test answers them.
 
-use crate::abi::status::{BAD_ARGUMENT, NOT_FOUND, OK};
+use crate::abi::status::{BAD_ARGUMENT, OK, PARSE_FAILURE};
 use crate::host::st;
 use crate::memory::{read, read_str, write_u32, Cx};
 use crate::pairs;
@@ -49,7 +49,7 @@ fn open(
     };
     let Some(initial_metadata) = pairs::deserialize(&md) else { return BAD_ARGUMENT };
     let s = cx.data_mut();
-    let Some(cluster) = cluster(s, &service_arg) else { return BAD_ARGUMENT };
+    let Some(cluster) = cluster(s, &service_arg) else { return PARSE_FAILURE };
     if timeout_ms < 0 {
         return BAD_ARGUMENT;
     }
@@ -111,14 +111,14 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 OK
             }
             Some(_) => BAD_ARGUMENT,
-            None => NOT_FOUND,
+            None => BAD_ARGUMENT,
         }
     })?;
     l.func_wrap("env", "proxy_grpc_cancel", |mut cx: Cx<'_>, token: i32| -> i32 {
         // Cancelled calls get no more callbacks.
         match cx.data_mut().grpc_calls.remove(&(token as u32)) {
             Some(_) => OK,
-            None => NOT_FOUND,
+            None => BAD_ARGUMENT,
         }
     })?;
     l.func_wrap("env", "proxy_grpc_close", |mut cx: Cx<'_>, token: i32| -> i32 {
@@ -127,7 +127,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 g.call.closed_by_filter = true;
                 OK
             }
-            None => NOT_FOUND,
+            None => BAD_ARGUMENT,
         }
     })?;
     Ok(())

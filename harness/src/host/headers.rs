@@ -11,8 +11,10 @@ use crate::state::HostState;
 use crate::types::Headers;
 use wasmtime::Linker;
 
-/// Runs `f` on the map. Maps that do not exist (yet) in this context are BAD_ARGUMENT, as in
-/// Envoy; callout and gRPC maps are read-only.
+/// Runs `f` on the map, as Envoy 1.40 answers (harness/probes/ENVOY.md): in a stream, a map
+/// that has not arrived reads as empty and cannot be written (except trailers added at the end
+/// of the body); outside a stream, BAD_ARGUMENT (an empty map during a callout answer). Callout
+/// and gRPC maps are read-only.
 fn with_map<R>(s: &mut HostState, kind: i32, write: bool, f: impl FnOnce(&mut Headers) -> R) -> Result<R, i32> {
     let ctx = s.effective;
     let read_only = match kind {
@@ -30,13 +32,22 @@ fn with_map<R>(s: &mut HostState, kind: i32, write: bool, f: impl FnOnce(&mut He
     }
     match kind {
         HTTP_REQUEST_HEADERS | HTTP_REQUEST_TRAILERS | HTTP_RESPONSE_HEADERS | HTTP_RESPONSE_TRAILERS => {
-            let h = s.http(ctx).ok_or(BAD_ARGUMENT)?;
+            let in_callout = s.cb.call_response.is_some();
+            let Some(h) = s.http(ctx) else {
+                return if in_callout && !write { Ok(f(&mut Vec::new())) } else { Err(BAD_ARGUMENT) };
+            };
             let d = if kind < HTTP_RESPONSE_HEADERS { &mut h.req } else { &mut h.resp };
             let trailers = kind == HTTP_REQUEST_TRAILERS || kind == HTTP_RESPONSE_TRAILERS;
             match trailers {
                 false if d.headers_arrived => Ok(f(&mut d.msg.headers)),
                 true if d.trailers_arrived => Ok(f(&mut d.msg.trailers)),
-                _ => Err(BAD_ARGUMENT),
+                // Trailers can be added once the body has ended.
+                true if write && d.end_of_stream && d.headers_arrived && !d.finished => {
+                    d.trailers_arrived = true;
+                    Ok(f(&mut d.msg.trailers))
+                }
+                _ if write => Err(BAD_ARGUMENT),
+                _ => Ok(f(&mut Vec::new())),
             }
         }
         _ => Err(BAD_ARGUMENT),

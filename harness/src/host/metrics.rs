@@ -2,7 +2,7 @@
 //! `proxy_get_metric`. Counters only go up; histograms can be recorded, not read.
 
 use crate::abi::metric::{COUNTER, GAUGE, HISTOGRAM};
-use crate::abi::status::{BAD_ARGUMENT, NOT_FOUND, OK};
+use crate::abi::status::{BAD_ARGUMENT, OK};
 use crate::host::st;
 use crate::memory::{read_str, write_u32, write_u64, Cx};
 use crate::state::{HostState, Metric};
@@ -20,7 +20,8 @@ fn id(index: usize, kind: MetricKind) -> u32 {
 }
 
 fn metric(s: &mut HostState, id: i32) -> Option<&mut Metric> {
-    s.metrics.get_mut((id as u32 >> 2) as usize)
+    let m = s.metrics.get_mut((id as u32 >> 2) as usize)?;
+    (self::id((id as u32 >> 2) as usize, m.kind) == id as u32).then_some(m)
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -46,19 +47,20 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         st(write_u32(&mut cx, id_ptr, id(index, kind)))
     })?;
     l.func_wrap("env", "proxy_increment_metric", |mut cx: Cx<'_>, id: i32, offset: i64| -> i32 {
-        let Some(m) = metric(cx.data_mut(), id) else { return NOT_FOUND };
+        let Some(m) = metric(cx.data_mut(), id) else { return BAD_ARGUMENT };
         match m.kind {
             MetricKind::Counter if offset >= 0 => m.value += offset,
-            MetricKind::Gauge => m.value += offset,
+            MetricKind::Gauge => m.value = m.value.wrapping_add(offset),
             _ => return BAD_ARGUMENT,
         }
         OK
     })?;
     l.func_wrap("env", "proxy_record_metric", |mut cx: Cx<'_>, id: i32, value: i64| -> i32 {
-        let Some(m) = metric(cx.data_mut(), id) else { return NOT_FOUND };
+        let Some(m) = metric(cx.data_mut(), id) else { return BAD_ARGUMENT };
         match m.kind {
             // A counter is only moved forward to the recorded value.
-            MetricKind::Counter => m.value = m.value.max(value),
+            // Envoy adds the recorded value to a counter.
+            MetricKind::Counter => m.value = m.value.wrapping_add(value),
             MetricKind::Gauge => m.value = value,
             MetricKind::Histogram => {
                 m.samples.push(value as u64);
@@ -69,7 +71,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     })?;
     l.func_wrap("env", "proxy_get_metric", |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
         let v = match metric(cx.data_mut(), id) {
-            None => return NOT_FOUND,
+            None => return BAD_ARGUMENT,
             Some(m) if m.kind == MetricKind::Histogram => return BAD_ARGUMENT,
             Some(m) => m.value,
         };

@@ -17,7 +17,8 @@ pub(crate) fn lookup(s: &HostState, raw: &[u8]) -> Result<Vec<u8>, i32> {
         return v.clone();
     }
     if let Some(Context::Http(h)) = s.contexts.get(&s.effective) {
-        if let Some(v) = stream_property(&segs, h) {
+        let settings = s.props.settings.as_ref();
+        if let Some(v) = settings.and_then(|set| stream_property(&segs, h, set)) {
             return Ok(v);
         }
     }
@@ -51,6 +52,10 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Err(s) => return s,
         };
         let s = cx.data_mut();
+        if !matches!(s.contexts.get(&s.effective), Some(Context::Http(_) | Context::Tcp(_))) {
+            // Envoy has no filter state outside a stream.
+            return NOT_FOUND;
+        }
         let key = format!("{FILTER_STATE_PREFIX}{}", String::from_utf8_lossy(&path));
         let ctx = s.effective;
         s.filter_state_mut(ctx).insert(key, value);

@@ -46,6 +46,8 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(p) => p,
                 Err(s) => return s,
             };
+            // An empty vm_id means the caller's own VM.
+            let vm_id = if vm_id.is_empty() { cx.data().vm_id.clone() } else { vm_id };
             let found = {
                 let shared = cx.data().shared.lock().unwrap_or_else(|e| e.into_inner());
                 shared.queues.iter().position(|q| q.vm_id == vm_id && q.name == name)

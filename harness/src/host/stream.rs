@@ -10,12 +10,10 @@ use crate::types::LocalReply;
 use wasmtime::Linker;
 
 /// HTTP stream types need an HTTP context, TCP types a TCP context.
+/// Envoy accepts any known stream type in any context (a mismatch does nothing).
 fn stream_ok(s: &HostState, kind: i32) -> bool {
-    match s.contexts.get(&s.effective) {
-        Some(Context::Http(_)) => kind == HTTP_REQUEST || kind == HTTP_RESPONSE,
-        Some(Context::Tcp(_)) => kind == DOWNSTREAM || kind == UPSTREAM,
-        _ => false,
-    }
+    let _ = (s, Context::Root);
+    (HTTP_REQUEST..=UPSTREAM).contains(&kind)
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -75,7 +73,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 status: status as u16,
                 headers,
                 body,
-                details: String::from_utf8_lossy(&details).into_owned(),
+                details: String::from_utf8_lossy(&details).replace(' ', "_"),
                 grpc_status: (grpc_status >= 0).then_some(grpc_status),
             };
             s.deferred.push(Deferred::LocalReply(ctx, reply));

@@ -35,7 +35,6 @@ pub const FUNCTIONS: [&str; 21] = [
 const SUCCESS: i32 = 0;
 const EBADF: i32 = 8;
 const EFAULT: i32 = 21;
-const EINVAL: i32 = 28;
 const ENOSYS: i32 = 52;
 const ENOTSUP: i32 = 58;
 const ESPIPE: i32 = 70;
@@ -130,14 +129,14 @@ fn add_module(l: &mut Linker<HostState>, m: &str) -> wasmtime::Result<()> {
     l.func_wrap(m, "clock_time_get", |mut cx: Cx<'_>, id: i32, _precision: i64, out: i32| -> i32 {
         let t = match id {
             0 => cx.data().clock_ns,
-            1..=3 => cx.data().monotonic_ns,
-            _ => return EINVAL,
+            1 => cx.data().monotonic_ns,
+            _ => return ENOTSUP,
         };
         errno(write_u64(&mut cx, out, t))
     })?;
     l.func_wrap(m, "clock_res_get", |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
-        if !(0..=3).contains(&id) {
-            return EINVAL;
+        if !(0..=1).contains(&id) {
+            return ENOTSUP;
         }
         errno(write_u64(&mut cx, out, 1))
     })?;
