@@ -10,10 +10,10 @@ use crate::paths;
 use crate::remote::{self, Outcome, Remote};
 use crate::AuthCheck;
 use filter_common::headers::{self, MapType};
+use filter_common::proxy_wasm::hostcalls;
+use filter_common::proxy_wasm::traits::{Context, HttpContext};
+use filter_common::proxy_wasm::types::{Action, BufferType};
 use filter_common::reply;
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;

@@ -1,0 +1,10 @@
+//! Harness tests: the built auth_check module in the emulated Envoy host.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api_key;
+mod basic;
+mod config_errors;
+mod remote;
+mod secrets;
+mod support;
