@@ -79,7 +79,8 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut cx: Cx<'_>, kind: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
-            match with_map(cx.data_mut(), kind, false, |m| pairs::serialize(m)) {
+            // An empty map is an empty buffer, as Envoy returns it.
+            match with_map(cx.data_mut(), kind, false, |m| if m.is_empty() { Vec::new() } else { pairs::serialize(m) }) {
                 Ok(bytes) => copy_out(&mut cx, &bytes, ptr_ptr, size_ptr),
                 Err(s) => Ok(s),
             }
