@@ -14,6 +14,9 @@ for f in $(filter_names); do
 done
 if ! command -v skopeo >/dev/null; then apt_install skopeo; fi
 
+step "mesh: shellcheck of the mesh test scripts"
+command -v shellcheck >/dev/null || apt_install shellcheck
+shellcheck -x deploy/kind/tests/*.sh deploy/kind/tests/standin
 step "mesh: oci-push tool tests"
 cargo test --quiet --package oci-push
 step "mesh: push to a local registry, read back with skopeo"
