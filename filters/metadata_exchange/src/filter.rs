@@ -119,16 +119,11 @@ impl ExchangeStream {
     /// under `peer_key`/`id_key`. Returns which of (metadata, id) were present.
     fn take_peer(&self, map: MapType, store: bool, side: &str, keys: (&str, &str)) -> (bool, bool) {
         let limits = self.plugin.limits;
-        let id = headers::get(map, header::METADATA_ID);
-        let value = headers::get(map, header::METADATA);
-        if id.is_some() {
-            headers::remove(map, header::METADATA_ID);
-        }
-        if value.is_some() {
-            headers::remove(map, header::METADATA);
-        }
-        let id = id.filter(|v| !v.is_empty());
-        let value = value.filter(|v| !v.is_empty());
+        let id = headers::get(map, header::METADATA_ID).filter(|v| !v.is_empty());
+        let value = headers::get(map, header::METADATA).filter(|v| !v.is_empty());
+        // Removed unconditionally: an empty value reads as absent but must not pass either.
+        headers::remove(map, header::METADATA_ID);
+        headers::remove(map, header::METADATA);
         if store {
             if let Some(id) = &id {
                 match header::check_id(id, limits) {
