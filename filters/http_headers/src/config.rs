@@ -283,7 +283,10 @@ mod tests {
         ];
         for (json, want) in cases {
             let err = compile(json).expect_err(json);
-            assert!(err.starts_with(want), "config {json}\n got: {err}\nwant: {want}");
+            assert!(
+                err.starts_with(want),
+                "config {json}\n got: {err}\nwant: {want}"
+            );
         }
     }
 }

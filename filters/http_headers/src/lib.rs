@@ -57,7 +57,11 @@ impl HttpContext for HeadersStream {
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        apply(&self.plugin.0.response, MapType::HttpResponseHeaders, &self.values);
+        apply(
+            &self.plugin.0.response,
+            MapType::HttpResponseHeaders,
+            &self.values,
+        );
         Action::Continue
     }
 }

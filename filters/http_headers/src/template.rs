@@ -102,7 +102,13 @@ mod tests {
         );
         assert_eq!(
             parse("%METHOD% %AUTHORITY% %SCHEME%").unwrap(),
-            vec![hdr(":method"), lit(" "), hdr(":authority"), lit(" "), hdr(":scheme")]
+            vec![
+                hdr(":method"),
+                lit(" "),
+                hdr(":authority"),
+                lit(" "),
+                hdr(":scheme")
+            ]
         );
         assert_eq!(
             parse("%DOWNSTREAM_REMOTE_ADDRESS%/%PLUGIN_NAME%").unwrap(),
