@@ -20,17 +20,27 @@ pub fn start(program: Value) -> Plugin {
 
 /// Every info line the probe logged, in order.
 pub fn lines(plugin: &Plugin) -> Vec<String> {
-    plugin.logs_at(Level::Info).into_iter().map(str::to_string).collect()
+    plugin
+        .logs_at(Level::Info)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `call ...` report lines, in order.
 pub fn calls(plugin: &Plugin) -> Vec<String> {
-    lines(plugin).into_iter().filter(|l| l.starts_with("call ")).collect()
+    lines(plugin)
+        .into_iter()
+        .filter(|l| l.starts_with("call "))
+        .collect()
 }
 
 /// The `callback ...` lines, in order.
 pub fn callbacks(plugin: &Plugin) -> Vec<String> {
-    lines(plugin).into_iter().filter(|l| l.starts_with("callback ")).collect()
+    lines(plugin)
+        .into_iter()
+        .filter(|l| l.starts_with("callback "))
+        .collect()
 }
 
 /// The info lines logged after the first line equal to `marker` (exclusive).
@@ -44,7 +54,9 @@ pub fn after(plugin: &Plugin, marker: &str) -> Vec<String> {
 
 /// The WAT probes next to the crate, compiled to wasm.
 pub fn wat_probe(file: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("probes").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("probes")
+        .join(file);
     match wat::parse_file(&path) {
         Ok(bytes) => bytes,
         Err(e) => panic!("{}: {e}", path.display()),
@@ -58,3 +70,11 @@ pub const GET: [(&str, &str); 4] = [
     (":authority", "example.com"),
     (":scheme", "http"),
 ];
+
+/// Size of serialized pairs: a count, two lengths per pair, NUL-terminated names and values.
+pub fn wire_size(pairs: &[(&str, &str)]) -> usize {
+    4 + pairs
+        .iter()
+        .map(|(k, v)| 8 + k.len() + v.len() + 2)
+        .sum::<usize>()
+}
