@@ -4,7 +4,7 @@ use crate::fields::{self, Field};
 use crate::status::StatusPattern;
 use filter_common::config::ConfigError;
 use filter_common::headers::validate_name;
-use proxy_wasm::types::LogLevel;
+use filter_common::proxy_wasm::types::LogLevel;
 use serde::Deserialize;
 
 /// Headers whose values never reach the log, whatever the configuration says.

@@ -205,20 +205,20 @@ fn host_size(path: &[&str]) -> u64 {
 fn capture_headers(pairs: &HeaderPairs, specs: &[HeaderSpec], max: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for spec in specs {
-        let mut values = pairs.iter().filter(|(n, _)| *n == spec.name.as_bytes());
-        let Some((_, first)) = values.next() else {
+        let mut values = pairs.values(&spec.name);
+        let Some(first) = values.next() else {
             continue;
         };
         let value = if spec.redact {
             text::REDACTED.to_string()
         } else {
             let mut joined = text::escape_invalid_utf8(first);
-            for (_, more) in values {
-                joined.push_str(", ");
-                joined.push_str(&text::escape_invalid_utf8(more));
+            for more in values {
                 if joined.len() > max {
                     break;
                 }
+                joined.push_str(", ");
+                joined.push_str(&text::escape_invalid_utf8(more));
             }
             text::truncate(joined, max)
         };
