@@ -22,7 +22,10 @@ pub enum Error {
     ConfigRejected { logs: Vec<LogEntry> },
     /// The module trapped; `panic_message` is the last critical log line written during the
     /// failing callback (the Rust SDK logs a panic there before aborting).
-    Trap { message: String, panic_message: Option<String> },
+    Trap {
+        message: String,
+        panic_message: Option<String>,
+    },
     /// The stream is held by the filter (StopIteration or a pending callout) and cannot finish.
     StreamPaused { waiting_on: String },
     /// The test used the API in a way the host does not allow (unknown token, ended stream...).

@@ -26,4 +26,7 @@ pub use module::{AbiVersion, ModuleInfo};
 pub use plugin::{Host, Plugin, PluginBuilder};
 pub use stream::HttpStream;
 pub use tcp::{Peer, TcpStream};
-pub use types::{Action, Exchange, GrpcCall, Headers, HttpCall, Level, LocalReply, LogEntry, Message, MetricKind, Request, Response};
+pub use types::{
+    Action, Exchange, GrpcCall, Headers, HttpCall, Level, LocalReply, LogEntry, Message,
+    MetricKind, Request, Response,
+};

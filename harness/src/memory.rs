@@ -10,7 +10,10 @@ pub(crate) type Cx<'a> = Caller<'a, HostState>;
 pub(crate) fn read(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i32> {
     let mem = cx.data().memory.ok_or(INVALID_MEMORY_ACCESS)?;
     let (p, l) = (ptr as u32 as usize, len as u32 as usize);
-    mem.data(cx).get(p..p.checked_add(l).ok_or(INVALID_MEMORY_ACCESS)?).map(|s| s.to_vec()).ok_or(INVALID_MEMORY_ACCESS)
+    mem.data(cx)
+        .get(p..p.checked_add(l).ok_or(INVALID_MEMORY_ACCESS)?)
+        .map(|s| s.to_vec())
+        .ok_or(INVALID_MEMORY_ACCESS)
 }
 
 pub(crate) fn read_str(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<String, i32> {
@@ -21,7 +24,10 @@ pub(crate) fn write(cx: &mut Cx<'_>, ptr: i32, data: &[u8]) -> Result<(), i32> {
     let mem = cx.data().memory.ok_or(INVALID_MEMORY_ACCESS)?;
     let p = ptr as u32 as usize;
     let end = p.checked_add(data.len()).ok_or(INVALID_MEMORY_ACCESS)?;
-    mem.data_mut(cx).get_mut(p..end).ok_or(INVALID_MEMORY_ACCESS)?.copy_from_slice(data);
+    mem.data_mut(cx)
+        .get_mut(p..end)
+        .ok_or(INVALID_MEMORY_ACCESS)?
+        .copy_from_slice(data);
     Ok(())
 }
 
@@ -35,10 +41,19 @@ pub(crate) fn write_u64(cx: &mut Cx<'_>, ptr: i32, v: u64) -> Result<(), i32> {
 
 /// Copies `data` into a guest allocation and stores its address and size at the out-pointers.
 /// Empty data is returned as a null pointer with size 0, as Envoy does.
-pub(crate) fn copy_out(cx: &mut Cx<'_>, data: &[u8], ptr_ptr: i32, size_ptr: i32) -> wasmtime::Result<i32> {
+pub(crate) fn copy_out(
+    cx: &mut Cx<'_>,
+    data: &[u8],
+    ptr_ptr: i32,
+    size_ptr: i32,
+) -> wasmtime::Result<i32> {
     let mut addr = 0i32;
     if !data.is_empty() {
-        let alloc = cx.data().alloc.clone().ok_or_else(|| wasmtime::Error::msg("module has no allocator"))?;
+        let alloc = cx
+            .data()
+            .alloc
+            .clone()
+            .ok_or_else(|| wasmtime::Error::msg("module has no allocator"))?;
         addr = alloc.call(&mut *cx, data.len() as i32)?;
         if addr == 0 {
             return Err(wasmtime::Error::msg("guest allocator returned null"));
@@ -47,7 +62,10 @@ pub(crate) fn copy_out(cx: &mut Cx<'_>, data: &[u8], ptr_ptr: i32, size_ptr: i32
             return Ok(s);
         }
     }
-    Ok(status(write_u32(cx, ptr_ptr, addr as u32).and_then(|_| write_u32(cx, size_ptr, data.len() as u32))))
+    Ok(status(
+        write_u32(cx, ptr_ptr, addr as u32)
+            .and_then(|_| write_u32(cx, size_ptr, data.len() as u32)),
+    ))
 }
 
 /// Collapses a Result of a host call into its status code.

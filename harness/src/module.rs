@@ -48,19 +48,26 @@ pub fn compile_cached(bytes: &[u8]) -> Result<Module> {
     }
     let module = compile_uncached(bytes)?;
     let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    c.entry(key).or_default().push((Arc::from(bytes), module.clone()));
+    c.entry(key)
+        .or_default()
+        .push((Arc::from(bytes), module.clone()));
     Ok(module)
 }
 
 fn lookup(key: u64, bytes: &[u8]) -> Option<Module> {
     let c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    c.get(&key)?.iter().find(|(b, _)| **b == *bytes).map(|(_, m)| m.clone())
+    c.get(&key)?
+        .iter()
+        .find(|(b, _)| **b == *bytes)
+        .map(|(_, m)| m.clone())
 }
 
 /// Compiles without the cache (benchmarks measure this).
 pub fn compile_uncached(bytes: &[u8]) -> Result<Module> {
     if !bytes.starts_with(b"\0asm") {
-        return Err(Error::Load("not a WebAssembly binary (no \\0asm magic)".into()));
+        return Err(Error::Load(
+            "not a WebAssembly binary (no \\0asm magic)".into(),
+        ));
     }
     Module::new(engine(), bytes).map_err(|e| Error::Load(format!("compile: {e}")))
 }
@@ -94,15 +101,26 @@ fn describe(t: &ExternType) -> String {
 }
 
 pub fn inspect(module: &Module) -> ModuleInfo {
-    let exports: Vec<(String, String)> =
-        module.exports().map(|e| (e.name().to_string(), describe(&e.ty()))).collect();
+    let exports: Vec<(String, String)> = module
+        .exports()
+        .map(|e| (e.name().to_string(), describe(&e.ty())))
+        .collect();
     let imports: Vec<(String, String, String)> = module
         .imports()
-        .map(|i| (i.module().to_string(), i.name().to_string(), describe(&i.ty())))
+        .map(|i| {
+            (
+                i.module().to_string(),
+                i.name().to_string(),
+                describe(&i.ty()),
+            )
+        })
         .collect();
     let has = |n: &str| exports.iter().any(|(e, _)| e == n);
-    let abi_markers: Vec<String> =
-        exports.iter().filter(|(n, _)| n.starts_with("proxy_abi_version_")).map(|(n, _)| n.clone()).collect();
+    let abi_markers: Vec<String> = exports
+        .iter()
+        .filter(|(n, _)| n.starts_with("proxy_abi_version_"))
+        .map(|(n, _)| n.clone())
+        .collect();
     let abi = if has("proxy_abi_version_0_2_1") {
         Some(AbiVersion::V0_2_1)
     } else if has("proxy_abi_version_0_2_0") {
@@ -121,19 +139,43 @@ pub fn inspect(module: &Module) -> ModuleInfo {
         .filter(|(n, _, _)| has(n))
         .map(|(n, _, _)| n.to_string())
         .collect();
-    let allocator = ["proxy_on_memory_allocate", "malloc"].iter().find(|n| has(n)).map(|s| s.to_string());
-    let start = ["_initialize", "_start", "main"].iter().filter(|n| has(n)).map(|s| s.to_string()).collect();
-    ModuleInfo { abi, abi_markers, exports, imports, unsatisfied, callbacks, allocator, start }
+    let allocator = ["proxy_on_memory_allocate", "malloc"]
+        .iter()
+        .find(|n| has(n))
+        .map(|s| s.to_string());
+    let start = ["_initialize", "_start", "main"]
+        .iter()
+        .filter(|n| has(n))
+        .map(|s| s.to_string())
+        .collect();
+    ModuleInfo {
+        abi,
+        abi_markers,
+        exports,
+        imports,
+        unsatisfied,
+        callbacks,
+        allocator,
+        start,
+    }
 }
 
 /// Checks a module can run here: known ABI, memory, allocator, imports all provided.
 pub(crate) fn check(info: &ModuleInfo) -> Result<AbiVersion> {
-    let abi = info.abi.ok_or_else(|| Error::UnknownAbi { markers: info.abi_markers.clone() })?;
-    if !info.exports.iter().any(|(n, t)| n == "memory" && t == "memory") {
+    let abi = info.abi.ok_or_else(|| Error::UnknownAbi {
+        markers: info.abi_markers.clone(),
+    })?;
+    if !info
+        .exports
+        .iter()
+        .any(|(n, t)| n == "memory" && t == "memory")
+    {
         return Err(Error::MissingExport("memory".into()));
     }
     if info.allocator.is_none() {
-        return Err(Error::MissingExport("proxy_on_memory_allocate (or malloc)".into()));
+        return Err(Error::MissingExport(
+            "proxy_on_memory_allocate (or malloc)".into(),
+        ));
     }
     if !info.unsatisfied.is_empty() {
         return Err(Error::UnsatisfiedImports(info.unsatisfied.clone()));

@@ -71,7 +71,8 @@ impl Host {
         let mut s = self.lock();
         s.next_cas += 1;
         let cas = s.next_cas;
-        s.data.insert(key.as_bytes().to_vec(), (value.as_ref().to_vec(), cas));
+        s.data
+            .insert(key.as_bytes().to_vec(), (value.as_ref().to_vec(), cas));
     }
     /// Enqueues onto a registered queue (as another VM would); the owner gets
     /// `proxy_on_queue_ready` at its next operation.
@@ -81,7 +82,11 @@ impl Host {
             .queues
             .iter()
             .position(|q| q.vm_id == vm_id && q.name == queue)
-            .ok_or_else(|| Error::Usage(format!("no shared queue '{queue}' registered by vm '{vm_id}'")))?;
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "no shared queue '{queue}' registered by vm '{vm_id}'"
+                ))
+            })?;
         s.queues[i].items.push_back(data.as_ref().to_vec());
         let (vm, ctx) = (s.queues[i].owner_vm, s.queues[i].owner_context);
         s.ready.entry(vm).or_default().push((ctx, i as u32 + 1));
@@ -181,7 +186,10 @@ impl PluginBuilder {
     }
     /// A raw property value (Envoy encoding), overriding the defaults.
     pub fn property(mut self, path: &[&str], value: impl AsRef<[u8]>) -> Self {
-        self.settings.overrides.push((path.iter().map(|s| s.to_string()).collect(), value.as_ref().to_vec()));
+        self.settings.overrides.push((
+            path.iter().map(|s| s.to_string()).collect(),
+            value.as_ref().to_vec(),
+        ));
         self
     }
     pub fn node_id(mut self, id: &str) -> Self {
@@ -258,8 +266,18 @@ impl PluginBuilder {
             s.next_vm += 1;
             s.next_vm
         };
-        let PluginBuilder { settings, clusters, fail_open, log_level, foreign, env, host, config, vm_config, .. } =
-            self;
+        let PluginBuilder {
+            settings,
+            clusters,
+            fail_open,
+            log_level,
+            foreign,
+            env,
+            host,
+            config,
+            vm_config,
+            ..
+        } = self;
         let state = HostState {
             memory: None,
             alloc: None,
@@ -297,10 +315,12 @@ impl PluginBuilder {
             .map_err(|e| Error::Load(format!("instantiate: {}", chain(&e))))?;
         store.data_mut().memory = instance.get_memory(&mut store, "memory");
         let alloc_name = info.allocator.clone().unwrap_or_default();
-        let alloc = instance.get_typed_func::<i32, i32>(&mut store, &alloc_name).map_err(|_| Error::BadExport {
-            name: alloc_name.clone(),
-            reason: "expected func(i32) -> i32".into(),
-        })?;
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut store, &alloc_name)
+            .map_err(|_| Error::BadExport {
+                name: alloc_name.clone(),
+                reason: "expected func(i32) -> i32".into(),
+            })?;
         store.data_mut().alloc = Some(alloc);
         let mut funcs = Vec::new();
         for (name, params, results) in crate::abi::CALLBACKS {
@@ -356,7 +376,10 @@ pub struct Plugin {
 }
 
 pub(crate) fn chain(e: &wasmtime::Error) -> String {
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// `proc_exit` from a module: an exit code, not a crash.
@@ -411,13 +434,17 @@ impl Plugin {
         let r = self.callback(cb::VM_START, &[ROOT as i32, vm_config.len() as i32]);
         self.store.data_mut().cb.vm_configuration = None;
         if r? == Some(0) {
-            return Err(Error::VmStartFailed { logs: self.logs()[mark..].to_vec() });
+            return Err(Error::VmStartFailed {
+                logs: self.logs()[mark..].to_vec(),
+            });
         }
         self.store.data_mut().cb.plugin_configuration = Some(config.clone());
         let r = self.callback(cb::CONFIGURE, &[ROOT as i32, config.len() as i32]);
         self.store.data_mut().cb.plugin_configuration = None;
         if r? == Some(0) {
-            return Err(Error::ConfigRejected { logs: self.logs()[mark..].to_vec() });
+            return Err(Error::ConfigRejected {
+                logs: self.logs()[mark..].to_vec(),
+            });
         }
         self.flush()
     }
@@ -425,7 +452,9 @@ impl Plugin {
     /// Calls a callback with the context it is for (args[0]) as the effective context.
     /// None when the module does not export it. A trap fails the VM.
     pub(crate) fn callback(&mut self, index: usize, args: &[i32]) -> Result<Option<i32>> {
-        let Some(f) = self.funcs[index] else { return Ok(None) };
+        let Some(f) = self.funcs[index] else {
+            return Ok(None);
+        };
         let ctx = args.first().copied().unwrap_or(0) as u32;
         self.store.data_mut().effective = ctx;
         let mark = self.store.data().logs.len();
@@ -452,7 +481,10 @@ impl Plugin {
         self.failed = Some(panic_message.clone().unwrap_or_else(|| message.clone()));
         self.store.data_mut().deferred.clear();
         self.fail_stream(ctx);
-        Error::Trap { message, panic_message }
+        Error::Trap {
+            message,
+            panic_message,
+        }
     }
 
     /// Applies deferred work (continue, close, local replies) and delivers queue notifications,
@@ -493,17 +525,31 @@ impl Plugin {
     }
     /// Messages logged at exactly `level`.
     pub fn logs_at(&self, level: Level) -> Vec<&str> {
-        self.logs().iter().filter(|l| l.level == level).map(|l| l.message.as_str()).collect()
+        self.logs()
+            .iter()
+            .filter(|l| l.level == level)
+            .map(|l| l.message.as_str())
+            .collect()
     }
     pub fn clear_logs(&mut self) {
         self.store.data_mut().logs.clear();
     }
     /// A metric by the name the filter defined: counter/gauge value, histogram sample count.
     pub fn metric(&self, name: &str) -> Option<i64> {
-        self.store.data().metrics.iter().find(|m| m.name == name).map(|m| m.value)
+        self.store
+            .data()
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
     }
     pub fn metrics(&self) -> Vec<(String, MetricKind, i64)> {
-        self.store.data().metrics.iter().map(|m| (m.name.clone(), m.kind, m.value)).collect()
+        self.store
+            .data()
+            .metrics
+            .iter()
+            .map(|m| (m.name.clone(), m.kind, m.value))
+            .collect()
     }
     /// Values recorded into a histogram.
     pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
@@ -544,11 +590,20 @@ impl Plugin {
     // ---- callouts ----------------------------------------------------------------------
 
     pub fn pending_http_calls(&self) -> Vec<HttpCall> {
-        self.store.data().http_calls.values().map(|p| p.call.clone()).collect()
+        self.store
+            .data()
+            .http_calls
+            .values()
+            .map(|p| p.call.clone())
+            .collect()
     }
     /// Answers an HTTP callout: `proxy_on_http_call_response` with the response readable.
     pub fn respond_http_call(&mut self, token: u32, response: Response) -> Result<()> {
-        let msg = Message { headers: response.headers, body: response.body, trailers: response.trailers };
+        let msg = Message {
+            headers: response.headers,
+            body: response.body,
+            trailers: response.trailers,
+        };
         self.finish_http_call(token, Some(msg))
     }
     /// Connection failure: `proxy_on_http_call_response(token, 0, 0, 0)`.
@@ -577,14 +632,22 @@ impl Plugin {
         self.store.data_mut().cb.call_response = msg;
         // Envoy answers on the root context; the filter switches with proxy_set_effective_context.
         self.store.data_mut().status = (0, Vec::new());
-        let r = self.callback(cb::HTTP_CALL_RESPONSE, &[ROOT as i32, token as i32, args[0], args[1], args[2]]);
+        let r = self.callback(
+            cb::HTTP_CALL_RESPONSE,
+            &[ROOT as i32, token as i32, args[0], args[1], args[2]],
+        );
         self.store.data_mut().cb.call_response = None;
         r?;
         self.flush()
     }
 
     pub fn pending_grpc_calls(&self) -> Vec<GrpcCall> {
-        self.store.data().grpc_calls.values().map(|p| p.call.clone()).collect()
+        self.store
+            .data()
+            .grpc_calls
+            .values()
+            .map(|p| p.call.clone())
+            .collect()
     }
     /// Answers a unary gRPC call with a message: `proxy_on_grpc_receive`.
     pub fn respond_grpc_call(&mut self, token: u32, message: impl AsRef<[u8]>) -> Result<()> {
@@ -620,7 +683,11 @@ impl Plugin {
         self.grpc_metadata(token, md, true)
     }
     /// Trailing metadata on a gRPC stream: `proxy_on_grpc_receive_trailing_metadata`.
-    pub fn grpc_receive_trailing_metadata(&mut self, token: u32, md: &[(&str, &str)]) -> Result<()> {
+    pub fn grpc_receive_trailing_metadata(
+        &mut self,
+        token: u32,
+        md: &[(&str, &str)],
+    ) -> Result<()> {
         self.grpc_metadata(token, md, false)
     }
     fn grpc_metadata(&mut self, token: u32, md: &[(&str, &str)], initial: bool) -> Result<()> {
@@ -628,9 +695,15 @@ impl Plugin {
         let h = crate::types::lower_headers(md);
         let n = h.len() as i32;
         let (slot, index) = if initial {
-            (&mut self.store.data_mut().cb.grpc_initial, cb::GRPC_INITIAL_METADATA)
+            (
+                &mut self.store.data_mut().cb.grpc_initial,
+                cb::GRPC_INITIAL_METADATA,
+            )
         } else {
-            (&mut self.store.data_mut().cb.grpc_trailing, cb::GRPC_TRAILING_METADATA)
+            (
+                &mut self.store.data_mut().cb.grpc_trailing,
+                cb::GRPC_TRAILING_METADATA,
+            )
         };
         *slot = Some(h);
         let _ = ctx;
@@ -658,8 +731,16 @@ impl Plugin {
         loop {
             let s = self.store.data();
             let tick = s.next_tick_ns.filter(|t| *t <= target);
-            let http = s.http_calls.iter().filter_map(|(t, p)| Some((p.deadline_ns?, *t))).min();
-            let grpc = s.grpc_calls.iter().filter_map(|(t, p)| Some((p.deadline_ns?, *t))).min();
+            let http = s
+                .http_calls
+                .iter()
+                .filter_map(|(t, p)| Some((p.deadline_ns?, *t)))
+                .min();
+            let grpc = s
+                .grpc_calls
+                .iter()
+                .filter_map(|(t, p)| Some((p.deadline_ns?, *t)))
+                .min();
             let mut next: Option<(u64, u8, u32)> = tick.map(|t| (t, 0, 0));
             for (cand, kind) in [(http, 1u8), (grpc, 2u8)] {
                 if let Some((at, token)) = cand.filter(|(at, _)| *at <= target) {
@@ -699,7 +780,10 @@ impl Plugin {
         let d = data.as_ref().to_vec();
         let len = d.len() as i32;
         self.store.data_mut().cb.call_data = Some(d);
-        let r = self.callback(cb::FOREIGN_FUNCTION, &[ROOT as i32, function_id as i32, len]);
+        let r = self.callback(
+            cb::FOREIGN_FUNCTION,
+            &[ROOT as i32, function_id as i32, len],
+        );
         self.store.data_mut().cb.call_data = None;
         r?;
         self.flush()

@@ -50,7 +50,11 @@ impl Properties {
         put(&mut t, &["plugin_vm_id"], s.vm_id.as_bytes().to_vec());
         put(&mut t, &["source", "address"], b"10.0.0.2:51234".to_vec());
         put(&mut t, &["source", "port"], int(51234));
-        put(&mut t, &["destination", "address"], b"10.0.0.1:8080".to_vec());
+        put(
+            &mut t,
+            &["destination", "address"],
+            b"10.0.0.1:8080".to_vec(),
+        );
         put(&mut t, &["destination", "port"], int(8080));
         put(&mut t, &["connection", "id"], int(1));
         put(&mut t, &["connection", "mtls"], vec![0]);
@@ -80,7 +84,10 @@ impl Properties {
         for (path, v) in &s.overrides {
             t.insert(path.join("\0"), Ok(v.clone()));
         }
-        Properties { settings: Some(s.clone()), table: t }
+        Properties {
+            settings: Some(s.clone()),
+            table: t,
+        }
     }
 }
 
@@ -99,7 +106,9 @@ fn flatten(table: &mut HashMap<String, Result<Vec<u8>, i32>>, path: &mut Vec<Str
                 .iter()
                 .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.as_bytes().to_vec())))
                 .collect();
-            strings.map(|p| pairs::serialize(&p)).ok_or(crate::abi::status::SERIALIZATION_FAILURE)
+            strings
+                .map(|p| pairs::serialize(&p))
+                .ok_or(crate::abi::status::SERIALIZATION_FAILURE)
         }
     };
     table.insert(path.join("\0"), encoded);
@@ -113,13 +122,22 @@ fn flatten(table: &mut HashMap<String, Result<Vec<u8>, i32>>, path: &mut Vec<Str
 }
 
 /// Per-stream properties computed from the HTTP stream as it is now.
-pub(crate) fn stream_property(path: &[&str], h: &HttpState, s: &PropertySettings) -> Option<Vec<u8>> {
+pub(crate) fn stream_property(
+    path: &[&str],
+    h: &HttpState,
+    s: &PropertySettings,
+) -> Option<Vec<u8>> {
     let req = &h.req.msg;
     let resp = &h.resp.msg;
     // Repeated headers read as one value joined with commas, as Envoy's header map does.
     let hv = |m: &crate::types::Message, n: &str| -> Option<Vec<u8>> {
         let n = n.to_ascii_lowercase();
-        let vals: Vec<&[u8]> = m.headers.iter().filter(|(k, _)| *k == n).map(|(_, v)| v.as_slice()).collect();
+        let vals: Vec<&[u8]> = m
+            .headers
+            .iter()
+            .filter(|(k, _)| *k == n)
+            .map(|(_, v)| v.as_slice())
+            .collect();
         (!vals.is_empty()).then(|| vals.join(&b","[..]))
     };
     let joined = |m: &crate::types::Message| -> Vec<u8> {
@@ -143,7 +161,11 @@ pub(crate) fn stream_property(path: &[&str], h: &HttpState, s: &PropertySettings
         }
         ["request", "query"] => {
             let p = req.header(":path")?;
-            p.split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes().to_vec()
+            p.split_once('?')
+                .map(|(_, q)| q)
+                .unwrap_or("")
+                .as_bytes()
+                .to_vec()
         }
         ["request", "host"] => hv(req, ":authority")?,
         ["request", "method"] => hv(req, ":method")?,

@@ -5,7 +5,9 @@ use crate::abi::stream as st;
 use crate::error::{Error, Result};
 use crate::plugin::{cb, Plugin, ROOT};
 use crate::state::{Context, Deferred, Direction, HttpState, Stop};
-use crate::types::{lower_headers, Action, Exchange, Headers, LocalReply, Message, Request, Response};
+use crate::types::{
+    lower_headers, Action, Exchange, Headers, LocalReply, Message, Request, Response,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dir {
@@ -17,7 +19,11 @@ impl Dir {
     fn callbacks(self) -> [usize; 3] {
         match self {
             Dir::Req => [cb::REQUEST_HEADERS, cb::REQUEST_BODY, cb::REQUEST_TRAILERS],
-            Dir::Resp => [cb::RESPONSE_HEADERS, cb::RESPONSE_BODY, cb::RESPONSE_TRAILERS],
+            Dir::Resp => [
+                cb::RESPONSE_HEADERS,
+                cb::RESPONSE_BODY,
+                cb::RESPONSE_TRAILERS,
+            ],
         }
     }
     fn of(self, h: &mut HttpState) -> &mut Direction {
@@ -36,7 +42,10 @@ enum Gate {
 
 impl Plugin {
     fn http_state(&mut self, ctx: u32) -> Result<&mut HttpState> {
-        self.store.data_mut().http(ctx).ok_or_else(|| Error::Usage(format!("no HTTP stream {ctx}")))
+        self.store
+            .data_mut()
+            .http(ctx)
+            .ok_or_else(|| Error::Usage(format!("no HTTP stream {ctx}")))
     }
 
     /// Checks shared by every step: ended stream, finished direction, failed VM.
@@ -61,7 +70,9 @@ impl Plugin {
     /// skipping the filter (fail open).
     pub(crate) fn fail_stream(&mut self, ctx: u32) {
         let fail_open = self.fail_open;
-        let Some(h) = self.store.data_mut().http(ctx) else { return };
+        let Some(h) = self.store.data_mut().http(ctx) else {
+            return;
+        };
         if h.pass_through || h.local_reply.is_some() || h.ended {
             return;
         }
@@ -92,7 +103,11 @@ impl Plugin {
     }
 
     fn local_reply_pending(&self, ctx: u32) -> bool {
-        self.store.data().deferred.iter().any(|d| matches!(d, Deferred::LocalReply(c, _) if *c == ctx))
+        self.store
+            .data()
+            .deferred
+            .iter()
+            .any(|d| matches!(d, Deferred::LocalReply(c, _) if *c == ctx))
     }
 
     /// Calls a stream callback and records where the filter holds the direction.
@@ -127,11 +142,19 @@ impl Plugin {
         self.stream_callback(ctx, dir, Stop::Trailers, &[ctx as i32, n as i32])
     }
 
-    pub(crate) fn step_headers(&mut self, ctx: u32, dir: Dir, headers: Headers, eos: bool) -> Result<Action> {
+    pub(crate) fn step_headers(
+        &mut self,
+        ctx: u32,
+        dir: Dir,
+        headers: Headers,
+        eos: bool,
+    ) -> Result<Action> {
         {
             let d = dir.of(self.http_state(ctx)?);
             if d.headers_arrived {
-                return Err(Error::Usage("headers were already sent in this direction".into()));
+                return Err(Error::Usage(
+                    "headers were already sent in this direction".into(),
+                ));
             }
             if !d.finished {
                 d.msg.headers = headers;
@@ -150,7 +173,13 @@ impl Plugin {
         Ok(action)
     }
 
-    pub(crate) fn step_body(&mut self, ctx: u32, dir: Dir, data: &[u8], eos: bool) -> Result<Action> {
+    pub(crate) fn step_body(
+        &mut self,
+        ctx: u32,
+        dir: Dir,
+        data: &[u8],
+        eos: bool,
+    ) -> Result<Action> {
         let gate = self.gate(ctx, dir)?;
         let d = dir.of(self.http_state(ctx)?);
         if d.finished {
@@ -174,7 +203,12 @@ impl Plugin {
         Ok(action)
     }
 
-    pub(crate) fn step_trailers(&mut self, ctx: u32, dir: Dir, trailers: Headers) -> Result<Action> {
+    pub(crate) fn step_trailers(
+        &mut self,
+        ctx: u32,
+        dir: Dir,
+        trailers: Headers,
+    ) -> Result<Action> {
         let gate = self.gate(ctx, dir)?;
         let d = dir.of(self.http_state(ctx)?);
         if d.finished {
@@ -197,7 +231,9 @@ impl Plugin {
 
     /// `proxy_continue_stream`: releases what the direction held and delivers what was buffered.
     fn resume(&mut self, ctx: u32, dir: Dir) -> Result<()> {
-        let Some(h) = self.store.data_mut().http(ctx) else { return Ok(()) };
+        let Some(h) = self.store.data_mut().http(ctx) else {
+            return Ok(());
+        };
         let d = dir.of(h);
         if d.finished || h.ended {
             return Ok(());
@@ -224,7 +260,9 @@ impl Plugin {
     /// The local reply goes to the client through this filter's response callbacks, unless the
     /// upstream response is already being processed.
     fn apply_local_reply(&mut self, ctx: u32, reply: LocalReply) -> Result<()> {
-        let Some(h) = self.store.data_mut().http(ctx) else { return Ok(()) };
+        let Some(h) = self.store.data_mut().http(ctx) else {
+            return Ok(());
+        };
         if h.local_reply.is_some() || h.ended {
             return Ok(());
         }
@@ -243,7 +281,10 @@ impl Plugin {
         };
         if run_callbacks {
             let (n, body_len) = (h.resp.msg.headers.len(), h.resp.msg.body.len());
-            self.callback(cb::RESPONSE_HEADERS, &[ctx as i32, n as i32, (body_len == 0) as i32])?;
+            self.callback(
+                cb::RESPONSE_HEADERS,
+                &[ctx as i32, n as i32, (body_len == 0) as i32],
+            )?;
             if body_len > 0 {
                 self.callback(cb::RESPONSE_BODY, &[ctx as i32, body_len as i32, 1])?;
             }
@@ -280,7 +321,10 @@ impl Plugin {
     /// Starts an HTTP stream (`proxy_on_context_create` for a new stream context).
     pub fn http_stream(&mut self) -> HttpStream<'_> {
         let start_ns = self.now_nanos();
-        let state = HttpState { start_ns, ..Default::default() };
+        let state = HttpState {
+            start_ns,
+            ..Default::default()
+        };
         // A trap in context creation fails the VM; the stream then follows the failure policy.
         let id = match self.new_context(Context::Http(Box::new(state))) {
             Ok(id) => id,
@@ -301,7 +345,11 @@ impl Plugin {
                 let p = &mut *s.plugin;
                 let h = p.http_state(id)?;
                 Ok(Exchange {
-                    upstream: if h.replied_before_upstream { None } else { Some(h.req.msg.clone()) },
+                    upstream: if h.replied_before_upstream {
+                        None
+                    } else {
+                        Some(h.req.msg.clone())
+                    },
                     client: h.resp.msg.clone(),
                     local_reply: h.local_reply.clone(),
                 })
@@ -330,23 +378,43 @@ impl HttpStream<'_> {
     pub fn plugin(&mut self) -> &mut Plugin {
         self.plugin
     }
-    pub fn request_headers<K: AsRef<str>, V: AsRef<[u8]>>(&mut self, h: &[(K, V)], end_of_stream: bool) -> Result<Action> {
-        self.plugin.step_headers(self.id, Dir::Req, lower_headers(h), end_of_stream)
+    pub fn request_headers<K: AsRef<str>, V: AsRef<[u8]>>(
+        &mut self,
+        h: &[(K, V)],
+        end_of_stream: bool,
+    ) -> Result<Action> {
+        self.plugin
+            .step_headers(self.id, Dir::Req, lower_headers(h), end_of_stream)
     }
     pub fn request_body(&mut self, data: &[u8], end_of_stream: bool) -> Result<Action> {
-        self.plugin.step_body(self.id, Dir::Req, data, end_of_stream)
+        self.plugin
+            .step_body(self.id, Dir::Req, data, end_of_stream)
     }
-    pub fn request_trailers<K: AsRef<str>, V: AsRef<[u8]>>(&mut self, t: &[(K, V)]) -> Result<Action> {
-        self.plugin.step_trailers(self.id, Dir::Req, lower_headers(t))
+    pub fn request_trailers<K: AsRef<str>, V: AsRef<[u8]>>(
+        &mut self,
+        t: &[(K, V)],
+    ) -> Result<Action> {
+        self.plugin
+            .step_trailers(self.id, Dir::Req, lower_headers(t))
     }
-    pub fn response_headers<K: AsRef<str>, V: AsRef<[u8]>>(&mut self, h: &[(K, V)], end_of_stream: bool) -> Result<Action> {
-        self.plugin.step_headers(self.id, Dir::Resp, lower_headers(h), end_of_stream)
+    pub fn response_headers<K: AsRef<str>, V: AsRef<[u8]>>(
+        &mut self,
+        h: &[(K, V)],
+        end_of_stream: bool,
+    ) -> Result<Action> {
+        self.plugin
+            .step_headers(self.id, Dir::Resp, lower_headers(h), end_of_stream)
     }
     pub fn response_body(&mut self, data: &[u8], end_of_stream: bool) -> Result<Action> {
-        self.plugin.step_body(self.id, Dir::Resp, data, end_of_stream)
+        self.plugin
+            .step_body(self.id, Dir::Resp, data, end_of_stream)
     }
-    pub fn response_trailers<K: AsRef<str>, V: AsRef<[u8]>>(&mut self, t: &[(K, V)]) -> Result<Action> {
-        self.plugin.step_trailers(self.id, Dir::Resp, lower_headers(t))
+    pub fn response_trailers<K: AsRef<str>, V: AsRef<[u8]>>(
+        &mut self,
+        t: &[(K, V)],
+    ) -> Result<Action> {
+        self.plugin
+            .step_trailers(self.id, Dir::Resp, lower_headers(t))
     }
     /// End of stream: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
     pub fn complete(&mut self) -> Result<()> {
@@ -398,7 +466,11 @@ impl HttpStream<'_> {
         while self.is_paused() {
             let calls = self.plugin.pending_http_calls();
             let answer = calls.iter().find_map(|c| {
-                self.plugin.auto_http.iter().find(|(cl, _)| *cl == c.cluster).map(|(_, r)| (c.token, r.clone()))
+                self.plugin
+                    .auto_http
+                    .iter()
+                    .find(|(cl, _)| *cl == c.cluster)
+                    .map(|(_, r)| (c.token, r.clone()))
             });
             match answer {
                 Some((token, r)) => self.plugin.respond_http_call(token, r)?,
@@ -412,9 +484,15 @@ impl HttpStream<'_> {
         let calls = self.plugin.pending_http_calls();
         let grpc = self.plugin.pending_grpc_calls();
         let waiting_on = if let Some(c) = calls.first() {
-            format!("{what} waits for the HTTP call to cluster '{}' (token {})", c.cluster, c.token)
+            format!(
+                "{what} waits for the HTTP call to cluster '{}' (token {})",
+                c.cluster, c.token
+            )
         } else if let Some(g) = grpc.first() {
-            format!("{what} waits for the gRPC call {}/{} (token {})", g.service, g.method, g.token)
+            format!(
+                "{what} waits for the gRPC call {}/{} (token {})",
+                g.service, g.method, g.token
+            )
         } else {
             format!("{what} held with StopIteration and never continued")
         };

@@ -27,12 +27,19 @@ impl Peer {
 
 impl Plugin {
     fn tcp_state(&mut self, ctx: u32) -> Result<&mut TcpState> {
-        self.store.data_mut().tcp(ctx).ok_or_else(|| Error::Usage(format!("no TCP stream {ctx}")))
+        self.store
+            .data_mut()
+            .tcp(ctx)
+            .ok_or_else(|| Error::Usage(format!("no TCP stream {ctx}")))
     }
 
     pub(crate) fn tcp_resume(&mut self, ctx: u32, kind: i32) -> Result<()> {
         let t = self.tcp_state(ctx)?;
-        let d = if kind == st::DOWNSTREAM { &mut t.downstream } else { &mut t.upstream };
+        let d = if kind == st::DOWNSTREAM {
+            &mut t.downstream
+        } else {
+            &mut t.upstream
+        };
         d.paused = false;
         let held = std::mem::take(&mut d.buffer);
         d.passed.extend_from_slice(&held);
@@ -51,7 +58,11 @@ impl Plugin {
         if t.ended {
             return Err(Error::Usage("the connection has already ended".into()));
         }
-        let d = if downstream { &mut t.downstream } else { &mut t.upstream };
+        let d = if downstream {
+            &mut t.downstream
+        } else {
+            &mut t.upstream
+        };
         d.buffer.extend_from_slice(data);
         d.end_of_stream = eos;
         if failed {
@@ -64,10 +75,21 @@ impl Plugin {
             return Ok(Action::Pause);
         }
         let len = d.buffer.len() as i32;
-        let index = if downstream { cb::DOWNSTREAM_DATA } else { cb::UPSTREAM_DATA };
-        let action = Action::from_raw(self.callback(index, &[ctx as i32, len, eos as i32])?.unwrap_or(0));
+        let index = if downstream {
+            cb::DOWNSTREAM_DATA
+        } else {
+            cb::UPSTREAM_DATA
+        };
+        let action = Action::from_raw(
+            self.callback(index, &[ctx as i32, len, eos as i32])?
+                .unwrap_or(0),
+        );
         let t = self.tcp_state(ctx)?;
-        let d: &mut TcpDirection = if downstream { &mut t.downstream } else { &mut t.upstream };
+        let d: &mut TcpDirection = if downstream {
+            &mut t.downstream
+        } else {
+            &mut t.upstream
+        };
         if action == Action::Continue {
             let held = std::mem::take(&mut d.buffer);
             d.passed.extend_from_slice(&held);
@@ -105,9 +127,16 @@ impl TcpStream<'_> {
     /// `proxy_on_new_connection`.
     pub fn new_connection(&mut self) -> Result<Action> {
         if self.plugin.failed.is_some() {
-            return Ok(if self.plugin.fail_open { Action::Continue } else { Action::Pause });
+            return Ok(if self.plugin.fail_open {
+                Action::Continue
+            } else {
+                Action::Pause
+            });
         }
-        let r = self.plugin.callback(cb::NEW_CONNECTION, &[self.id as i32])?.unwrap_or(0);
+        let r = self
+            .plugin
+            .callback(cb::NEW_CONNECTION, &[self.id as i32])?
+            .unwrap_or(0);
         self.plugin.flush()?;
         Ok(Action::from_raw(r))
     }
@@ -122,14 +151,16 @@ impl TcpStream<'_> {
     /// `proxy_on_downstream_connection_close`.
     pub fn downstream_close(&mut self, peer: Peer) -> Result<()> {
         if self.plugin.failed.is_none() {
-            self.plugin.callback(cb::DOWNSTREAM_CLOSE, &[self.id as i32, peer.raw()])?;
+            self.plugin
+                .callback(cb::DOWNSTREAM_CLOSE, &[self.id as i32, peer.raw()])?;
         }
         self.plugin.flush()
     }
     /// `proxy_on_upstream_connection_close`.
     pub fn upstream_close(&mut self, peer: Peer) -> Result<()> {
         if self.plugin.failed.is_none() {
-            self.plugin.callback(cb::UPSTREAM_CLOSE, &[self.id as i32, peer.raw()])?;
+            self.plugin
+                .callback(cb::UPSTREAM_CLOSE, &[self.id as i32, peer.raw()])?;
         }
         self.plugin.flush()
     }

@@ -172,7 +172,8 @@ impl Request {
         self
     }
     pub fn trailer(mut self, name: &str, value: impl AsRef<[u8]>) -> Request {
-        self.trailers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.trailers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 }
@@ -213,7 +214,8 @@ impl Response {
         self
     }
     pub fn trailer(mut self, name: &str, value: impl AsRef<[u8]>) -> Response {
-        self.trailers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.trailers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 }
@@ -236,7 +238,10 @@ impl LocalReply {
         let mut headers: Headers = vec![(":status".into(), self.status.to_string().into_bytes())];
         headers.extend(self.headers.iter().cloned());
         if !self.body.is_empty() {
-            headers.push(("content-length".into(), self.body.len().to_string().into_bytes()));
+            headers.push((
+                "content-length".into(),
+                self.body.len().to_string().into_bytes(),
+            ));
             if !headers.iter().any(|(k, _)| k == "content-type") {
                 headers.push(("content-type".into(), b"text/plain".to_vec()));
             }
@@ -244,7 +249,11 @@ impl LocalReply {
         if let Some(g) = self.grpc_status {
             headers.push(("grpc-status".into(), g.to_string().into_bytes()));
         }
-        Message { headers, body: self.body.clone(), trailers: Vec::new() }
+        Message {
+            headers,
+            body: self.body.clone(),
+            trailers: Vec::new(),
+        }
     }
 }
 
@@ -305,7 +314,9 @@ impl std::fmt::Debug for Text<'_> {
 struct Map<'a>(&'a Headers);
 impl std::fmt::Debug for Map<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(k, v)| (k, Text(v)))).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, v)| (k, Text(v))))
+            .finish()
     }
 }
 impl std::fmt::Debug for Message {

@@ -21,15 +21,22 @@ pub fn wasm_bytes(filter: &str) -> Result<Vec<u8>> {
 pub fn workspace_root() -> PathBuf {
     match std::env::var_os("HARNESS_WORKSPACE") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
     }
 }
 
 /// Builds (if needed) and returns `target/wasm32-wasip1/release/<lib>.wasm` of a filter.
 pub fn filter_wasm(name: &str) -> Result<PathBuf> {
-    static BUILT: OnceLock<Mutex<HashMap<String, std::result::Result<PathBuf, String>>>> = OnceLock::new();
+    static BUILT: OnceLock<Mutex<HashMap<String, std::result::Result<PathBuf, String>>>> =
+        OnceLock::new();
     // Held during the build so parallel tests of one process build once.
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(r) = built.get(name) {
         return r.clone().map_err(Error::Load);
     }
@@ -40,7 +47,11 @@ pub fn filter_wasm(name: &str) -> Result<PathBuf> {
 
 fn build(name: &str) -> std::result::Result<PathBuf, String> {
     let root = workspace_root();
-    let names = [name.to_string(), name.replace('-', "_"), name.replace('_', "-")];
+    let names = [
+        name.to_string(),
+        name.replace('-', "_"),
+        name.replace('_', "-"),
+    ];
     let dir = ["filters", "harness/probes"]
         .iter()
         .flat_map(|parent| names.iter().map(|n| root.join(parent).join(n)).collect::<Vec<_>>())
@@ -49,11 +60,22 @@ fn build(name: &str) -> std::result::Result<PathBuf, String> {
             format!("no workspace filter '{name}' (looked for filters/{name}/Cargo.toml and harness/probes/{name}/Cargo.toml under {})", root.display())
         })?;
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|e| e.to_string())?;
-    let package = toml_string(&manifest, "package", "name").ok_or("no [package] name in its Cargo.toml")?;
+    let package =
+        toml_string(&manifest, "package", "name").ok_or("no [package] name in its Cargo.toml")?;
     let lib = toml_string(&manifest, "lib", "name").unwrap_or_else(|| package.replace('-', "_"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let wasm = target.join("wasm32-wasip1").join("release").join(format!("{lib}.wasm"));
-    let inputs = [dir.clone(), root.join("filters/common"), root.join("Cargo.toml"), root.join("Cargo.lock")];
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let wasm = target
+        .join("wasm32-wasip1")
+        .join("release")
+        .join(format!("{lib}.wasm"));
+    let inputs = [
+        dir.clone(),
+        root.join("filters/common"),
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+    ];
     let newest = inputs.iter().filter_map(|p| newest_mtime(p)).max();
     let fresh = match (mtime(&wasm), newest) {
         (Some(w), Some(n)) => w >= n,
@@ -65,7 +87,14 @@ fn build(name: &str) -> std::result::Result<PathBuf, String> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip1", "-p", &package])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            &package,
+        ])
         .current_dir(&root)
         .output()
         .map_err(|e| format!("running cargo to build {package}: {e}"))?;
@@ -78,7 +107,10 @@ fn build(name: &str) -> std::result::Result<PathBuf, String> {
         ));
     }
     if !wasm.is_file() {
-        return Err(format!("built {package} but {} does not exist", wasm.display()));
+        return Err(format!(
+            "built {package} but {} does not exist",
+            wasm.display()
+        ));
     }
     Ok(wasm)
 }
@@ -114,7 +146,10 @@ fn newest_mtime(p: &Path) -> Option<SystemTime> {
     let mut newest = meta.modified().ok();
     for e in std::fs::read_dir(p).ok()?.flatten() {
         let path = e.path();
-        if path.file_name().is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.')) {
+        if path
+            .file_name()
+            .is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.'))
+        {
             continue;
         }
         newest = newest.max(newest_mtime(&path));

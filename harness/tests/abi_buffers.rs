@@ -23,7 +23,10 @@ fn request_body_reads_slices_prepends_and_appends() {
     ]}}));
     let mut s = p.http_stream();
     s.request_headers(&GET, false).unwrap();
-    assert_eq!(s.request_body(b"hello world", false).unwrap(), Action::Pause);
+    assert_eq!(
+        s.request_body(b"hello world", false).unwrap(),
+        Action::Pause
+    );
     assert_eq!(s.request_body(b"", true).unwrap(), Action::Continue);
     let body = s.request().body.clone();
     drop(s);
@@ -62,11 +65,16 @@ fn response_body_can_be_replaced_whole() {
         {"call": "proxy_get_buffer_bytes", "buffer": 1},
         {"call": "proxy_set_buffer_bytes", "buffer": 1, "start": 0, "size": 1000, "data": "replaced"}
     ]}}));
-    let ex = p.send(Request::get("/"), Response::status(200).body("original")).unwrap();
+    let ex = p
+        .send(Request::get("/"), Response::status(200).body("original"))
+        .unwrap();
     assert_eq!(ex.client.body, b"replaced");
     assert_eq!(
         calls(&p),
-        ["call proxy_get_buffer_bytes -> status 0 bytes \"original\"", "call proxy_set_buffer_bytes -> status 0"]
+        [
+            "call proxy_get_buffer_bytes -> status 0 bytes \"original\"",
+            "call proxy_set_buffer_bytes -> status 0"
+        ]
     );
 }
 

@@ -14,7 +14,10 @@ fn root_and_http_stream_callbacks_arrive_in_envoy_order() {
     let mut p = start(program);
     let mut s = p.http_stream();
     assert_eq!(s.request_headers(&GET, true).unwrap(), Action::Continue);
-    assert_eq!(s.response_headers(&[(":status", "200")], true).unwrap(), Action::Continue);
+    assert_eq!(
+        s.response_headers(&[(":status", "200")], true).unwrap(),
+        Action::Continue
+    );
     s.complete().unwrap();
     drop(s);
     assert_eq!(
@@ -39,8 +42,10 @@ fn each_stream_gets_its_own_context_id() {
     let mut p = start(json!({}));
     p.send(Request::get("/a"), Response::status(200)).unwrap();
     p.send(Request::get("/b"), Response::status(200)).unwrap();
-    let created: Vec<String> =
-        callbacks(&p).into_iter().filter(|l| l.contains("context_create")).collect();
+    let created: Vec<String> = callbacks(&p)
+        .into_iter()
+        .filter(|l| l.contains("context_create"))
+        .collect();
     assert_eq!(
         created,
         [
@@ -53,11 +58,18 @@ fn each_stream_gets_its_own_context_id() {
 
 #[test]
 fn configure_returning_false_rejects_the_configuration() {
-    let err = probe(json!({"on": {"configure": [{"return": false}]}})).start().err();
+    let err = probe(json!({"on": {"configure": [{"return": false}]}}))
+        .start()
+        .err();
     match err {
         Some(Error::ConfigRejected { logs }) => {
             let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
-            assert!(messages.iter().any(|m| m.starts_with("callback proxy_on_configure ctx=1")), "{messages:?}");
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.starts_with("callback proxy_on_configure ctx=1")),
+                "{messages:?}"
+            );
         }
         other => panic!("expected ConfigRejected, got {other:?}"),
     }
@@ -65,11 +77,16 @@ fn configure_returning_false_rejects_the_configuration() {
 
 #[test]
 fn an_invalid_program_is_rejected_with_the_reason() {
-    let err = probe(json!({"on": {"request_headers": [{"call": "proxy_no_such_call"}]}})).start().err();
+    let err = probe(json!({"on": {"request_headers": [{"call": "proxy_no_such_call"}]}}))
+        .start()
+        .err();
     match err {
         Some(Error::ConfigRejected { logs }) => {
-            let errors: Vec<&str> =
-                logs.iter().filter(|l| l.level == Level::Error).map(|l| l.message.as_str()).collect();
+            let errors: Vec<&str> = logs
+                .iter()
+                .filter(|l| l.level == Level::Error)
+                .map(|l| l.message.as_str())
+                .collect();
             assert_eq!(
                 errors,
                 ["probe: bad configuration: on.request_headers[0]: unknown host function \"proxy_no_such_call\""]
@@ -81,12 +98,19 @@ fn an_invalid_program_is_rejected_with_the_reason() {
 
 #[test]
 fn vm_configuration_is_read_in_vm_start() {
-    let vm_program = json!({"on": {"vm_start": [{"call": "proxy_get_buffer_status", "buffer": 6}]}});
+    let vm_program =
+        json!({"on": {"vm_start": [{"call": "proxy_get_buffer_status", "buffer": 6}]}});
     let size = vm_program.to_string().len();
     let p = probe(json!({})).vm_config_json(vm_program).start().unwrap();
     let all = lines(&p);
-    assert_eq!(all[1], format!("callback proxy_on_vm_start ctx=1 vm_config_size={size}"));
-    assert_eq!(all[2], format!("call proxy_get_buffer_status -> status 0 size {size} flags 0"));
+    assert_eq!(
+        all[1],
+        format!("callback proxy_on_vm_start ctx=1 vm_config_size={size}")
+    );
+    assert_eq!(
+        all[2],
+        format!("call proxy_get_buffer_status -> status 0 size {size} flags 0")
+    );
 }
 
 #[test]
@@ -107,12 +131,18 @@ fn proxy_done_finishes_a_root_context_that_asked_to_wait() {
     }}));
     // Nothing is pending while the plugin runs: NOT_FOUND, as in Envoy.
     assert_eq!(calls(&p)[0], "call proxy_done -> status 1");
-    assert!(!p.shutdown().unwrap(), "on_done returned false: the root must wait for proxy_done");
+    assert!(
+        !p.shutdown().unwrap(),
+        "on_done returned false: the root must wait for proxy_done"
+    );
     assert!(!callbacks(&p).contains(&"callback proxy_on_delete ctx=1".to_string()));
     p.advance_clock(std::time::Duration::from_secs(1)).unwrap();
     assert_eq!(calls(&p).last().unwrap(), "call proxy_done -> status 0");
     assert!(p.finish_shutdown().unwrap());
-    assert_eq!(callbacks(&p).last().unwrap(), "callback proxy_on_delete ctx=1");
+    assert_eq!(
+        callbacks(&p).last().unwrap(),
+        "callback proxy_on_delete ctx=1"
+    );
 }
 
 #[test]
@@ -120,12 +150,20 @@ fn root_on_done_returning_true_deletes_at_once() {
     let mut p = start(json!({}));
     assert!(p.shutdown().unwrap());
     let cbs = callbacks(&p);
-    assert_eq!(cbs[cbs.len() - 2..], ["callback proxy_on_done ctx=1", "callback proxy_on_delete ctx=1"]);
+    assert_eq!(
+        cbs[cbs.len() - 2..],
+        [
+            "callback proxy_on_done ctx=1",
+            "callback proxy_on_delete ctx=1"
+        ]
+    );
 }
 
 #[test]
 fn abi_0_2_0_module_is_detected_and_started_with_start() {
-    let mut p = Plugin::builder_from_bytes(wat_probe("abi_0_2_0.wat")).start().unwrap();
+    let mut p = Plugin::builder_from_bytes(wat_probe("abi_0_2_0.wat"))
+        .start()
+        .unwrap();
     assert_eq!(p.abi_version(), AbiVersion::V0_2_0);
     // `_start` ran once (the module exports no `_initialize`).
     assert_eq!(p.logs_at(Level::Info), ["starts: S"]);
@@ -137,7 +175,10 @@ fn abi_0_2_0_module_is_detected_and_started_with_start() {
 #[test]
 fn malloc_is_the_allocator_fallback_and_initialize_suppresses_start() {
     let config = br#"{"any": "configuration"}"#;
-    let p = Plugin::builder_from_bytes(wat_probe("malloc_only.wat")).config_bytes(config).start().unwrap();
+    let p = Plugin::builder_from_bytes(wat_probe("malloc_only.wat"))
+        .config_bytes(config)
+        .start()
+        .unwrap();
     assert_eq!(p.abi_version(), AbiVersion::V0_2_1);
     // `_initialize` then `main`; `_start` is not called when `_initialize` exists.
     assert_eq!(
@@ -154,7 +195,10 @@ fn a_trap_reports_the_panic_message_and_fails_later_streams_closed() {
     let mut s = p.http_stream();
     match s.request_headers(&GET, true) {
         Err(Error::Trap { panic_message, .. }) => {
-            assert_eq!(panic_message.as_deref(), Some("panicked at 'probe says no'"))
+            assert_eq!(
+                panic_message.as_deref(),
+                Some("panicked at 'probe says no'")
+            )
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -168,9 +212,14 @@ fn a_trap_reports_the_panic_message_and_fails_later_streams_closed() {
 
 #[test]
 fn a_trap_with_fail_open_lets_later_streams_through() {
-    let mut p = probe(json!({"on": {"request_headers": [{"trap": "boom"}]}})).fail_open(true).start().unwrap();
+    let mut p = probe(json!({"on": {"request_headers": [{"trap": "boom"}]}}))
+        .fail_open(true)
+        .start()
+        .unwrap();
     assert!(p.send(Request::get("/"), Response::status(200)).is_err());
-    let ex = p.send(Request::get("/again"), Response::status(201)).unwrap();
+    let ex = p
+        .send(Request::get("/again"), Response::status(201))
+        .unwrap();
     assert_eq!(ex.client.status(), Some(201));
     assert_eq!(ex.upstream.unwrap().header(":path"), Some("/again"));
 }

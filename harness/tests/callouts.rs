@@ -26,14 +26,30 @@ fn auth_program() -> serde_json::Value {
 fn a_callout_answer_arrives_on_the_root_context_and_resumes_the_stream() -> harness::Result<()> {
     let mut p = probe(auth_program()).cluster("auth").start()?;
     let mut s = p.http_stream();
-    assert_eq!(s.request_headers(&[(":method", "GET"), (":path", "/x"), (":authority", "h")], true)?, Action::Pause);
+    assert_eq!(
+        s.request_headers(
+            &[(":method", "GET"), (":path", "/x"), (":authority", "h")],
+            true
+        )?,
+        Action::Pause
+    );
     let calls = s.plugin().pending_http_calls();
     assert_eq!(calls.len(), 1);
     let call = &calls[0];
-    assert_eq!((call.cluster.as_str(), call.header(":path"), call.body.as_slice()), ("auth", Some("/check"), &b"q"[..]));
+    assert_eq!(
+        (
+            call.cluster.as_str(),
+            call.header(":path"),
+            call.body.as_slice()
+        ),
+        ("auth", Some("/check"), &b"q"[..])
+    );
     assert_eq!(call.timeout, Some(Duration::from_millis(500)));
     let token = call.token;
-    s.plugin().respond_http_call(token, Response::status(200).header("x-user", "u1").body("ok"))?;
+    s.plugin().respond_http_call(
+        token,
+        Response::status(200).header("x-user", "u1").body("ok"),
+    )?;
     assert!(!s.is_paused());
     assert_eq!(s.request().header("x-from-callout"), Some("1"));
     drop(s);
@@ -53,21 +69,25 @@ fn a_callout_answer_arrives_on_the_root_context_and_resumes_the_stream() -> harn
 fn send_answers_callouts_by_rule_or_reports_the_wait() -> harness::Result<()> {
     let mut p = probe(auth_program()).cluster("auth").start()?;
     match p.send(Request::get("/"), Response::status(200)) {
-        Err(Error::StreamPaused { waiting_on }) => assert!(waiting_on.contains("cluster 'auth'"), "{waiting_on}"),
+        Err(Error::StreamPaused { waiting_on }) => {
+            assert!(waiting_on.contains("cluster 'auth'"), "{waiting_on}")
+        }
         other => panic!("expected a paused stream, got {other:?}"),
     }
     p.answer_http_calls("auth", Response::status(200).header("x-user", "u2"));
     let ex = p.send(Request::get("/"), Response::status(204))?;
-    assert_eq!(ex.upstream.and_then(|u| u.header("x-from-callout").map(str::to_string)), Some("1".into()));
+    assert_eq!(
+        ex.upstream
+            .and_then(|u| u.header("x-from-callout").map(str::to_string)),
+        Some("1".into())
+    );
     assert_eq!(ex.client.status(), Some(204));
     Ok(())
 }
 
 #[test]
 fn http_call_arguments_are_validated_like_envoy() -> harness::Result<()> {
-    let call = |cluster: &str, headers: serde_json::Value, timeout: i64| {
-        json!({"call": "proxy_http_call", "cluster": cluster, "headers": headers, "timeout": timeout})
-    };
+    let call = |cluster: &str, headers: serde_json::Value, timeout: i64| json!({"call": "proxy_http_call", "cluster": cluster, "headers": headers, "timeout": timeout});
     let full = json!([[":method", "GET"], [":path", "/"], [":authority", "a"]]);
     let p = probe(json!({"on": {"configure": [
         call("nowhere", full.clone(), 100),
@@ -78,9 +98,15 @@ fn http_call_arguments_are_validated_like_envoy() -> harness::Result<()> {
         call("auth", full, 0)]}}))
     .cluster("auth")
     .start()?;
-    let reports: Vec<String> = lines(&p).into_iter().filter(|l| l.starts_with("call proxy_http_call")).collect();
+    let reports: Vec<String> = lines(&p)
+        .into_iter()
+        .filter(|l| l.starts_with("call proxy_http_call"))
+        .collect();
     assert_eq!(reports[..5], ["call proxy_http_call -> status 2"; 5]);
-    assert!(reports[5].starts_with("call proxy_http_call -> status 0 token "), "{reports:?}");
+    assert!(
+        reports[5].starts_with("call proxy_http_call -> status 0 token "),
+        "{reports:?}"
+    );
     assert_eq!(p.pending_http_calls()[0].timeout, None);
     Ok(())
 }
@@ -101,9 +127,16 @@ fn failed_and_timed_out_callouts_report_zero_sizes() -> harness::Result<()> {
     assert!(p.pending_http_calls().is_empty());
     assert_eq!(
         since(&p, mark),
-        [format!("callback proxy_on_http_call_response ctx=1 token={} headers=0 body=0 trailers=0", tokens[1])]
+        [format!(
+            "callback proxy_on_http_call_response ctx=1 token={} headers=0 body=0 trailers=0",
+            tokens[1]
+        )]
     );
-    assert!(p.respond_http_call(tokens[1], Response::status(200)).is_err(), "answered twice");
+    assert!(
+        p.respond_http_call(tokens[1], Response::status(200))
+            .is_err(),
+        "answered twice"
+    );
     Ok(())
 }
 
@@ -115,12 +148,21 @@ fn ticks_follow_the_virtual_clock() -> harness::Result<()> {
     .start()?;
     let t0 = p.now_nanos();
     p.advance_clock(Duration::from_millis(2500))?;
-    let ticks: Vec<String> = lines(&p).into_iter().filter(|l| l.starts_with("call proxy_get_current_time")).collect();
+    let ticks: Vec<String> = lines(&p)
+        .into_iter()
+        .filter(|l| l.starts_with("call proxy_get_current_time"))
+        .collect();
     assert_eq!(
         ticks,
         [
-            format!("call proxy_get_current_time_nanoseconds -> status 0 time {}", t0 + 1_000_000_000),
-            format!("call proxy_get_current_time_nanoseconds -> status 0 time {}", t0 + 2_000_000_000),
+            format!(
+                "call proxy_get_current_time_nanoseconds -> status 0 time {}",
+                t0 + 1_000_000_000
+            ),
+            format!(
+                "call proxy_get_current_time_nanoseconds -> status 0 time {}",
+                t0 + 2_000_000_000
+            ),
         ]
     );
     assert_eq!(p.now_nanos(), t0 + 2_500_000_000);
@@ -142,11 +184,27 @@ fn grpc_calls_and_streams_are_answered_by_the_test() -> harness::Result<()> {
       "grpc_close": [{"call": "proxy_get_status"}]}}))
     .cluster("grpc")
     .start()?;
-    assert_in_order(&lines(&p), &["call proxy_grpc_call -> status 4", "call proxy_grpc_send -> status 2"]);
+    assert_in_order(
+        &lines(&p),
+        &[
+            "call proxy_grpc_call -> status 4",
+            "call proxy_grpc_send -> status 2",
+        ],
+    );
     let calls = p.pending_grpc_calls();
     let (unary, stream) = (&calls[0], &calls[1]);
-    assert_eq!((unary.service.as_str(), unary.method.as_str(), unary.message.as_slice()), ("pkg.Svc", "Get", &b"req"[..]));
-    assert_eq!(unary.initial_metadata, vec![("x-md".to_string(), b"1".to_vec())]);
+    assert_eq!(
+        (
+            unary.service.as_str(),
+            unary.method.as_str(),
+            unary.message.as_slice()
+        ),
+        ("pkg.Svc", "Get", &b"req"[..])
+    );
+    assert_eq!(
+        unary.initial_metadata,
+        vec![("x-md".to_string(), b"1".to_vec())]
+    );
     assert!(stream.is_stream && !unary.is_stream);
     let (u, st) = (unary.token, stream.token);
     p.clear_logs();

@@ -17,7 +17,10 @@ fn header_maps_follow_envoy() -> harness::Result<()> {
         {"call": "proxy_get_header_map_pairs", "map": 2}]}}))
     .start()?;
     let ex = p.send(
-        Request::get("/p").header("x-foo", "a").header("user-agent", "curl").header("x-foo", "b"),
+        Request::get("/p")
+            .header("x-foo", "a")
+            .header("user-agent", "curl")
+            .header("x-foo", "b"),
         Response::status(200),
     )?;
     assert_in_order(
@@ -37,7 +40,17 @@ fn header_maps_follow_envoy() -> harness::Result<()> {
     );
     let up = ex.upstream.expect("upstream");
     let names: Vec<&str> = up.headers.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, [":authority", ":path", ":method", ":scheme", "x-foo", "x-added"]);
+    assert_eq!(
+        names,
+        [
+            ":authority",
+            ":path",
+            ":method",
+            ":scheme",
+            "x-foo",
+            "x-added"
+        ]
+    );
     assert_eq!(up.header_all("x-foo"), ["c"]);
     Ok(())
 }
@@ -47,8 +60,17 @@ fn set_header_map_pairs_replaces_the_map_and_lower_cases() -> harness::Result<()
     let mut p = probe(json!({"on": {"response_headers": [
         {"call": "proxy_set_header_map_pairs", "map": 2, "pairs": [[":status", "201"], ["X-New", "v"]]}]}}))
     .start()?;
-    let ex = p.send(Request::get("/"), Response::status(200).header("x-old", "1"))?;
-    assert_eq!(ex.client.headers, vec![(":status".to_string(), b"201".to_vec()), ("x-new".to_string(), b"v".to_vec())]);
+    let ex = p.send(
+        Request::get("/"),
+        Response::status(200).header("x-old", "1"),
+    )?;
+    assert_eq!(
+        ex.client.headers,
+        vec![
+            (":status".to_string(), b"201".to_vec()),
+            ("x-new".to_string(), b"v".to_vec())
+        ]
+    );
     Ok(())
 }
 
@@ -64,9 +86,18 @@ fn local_reply_is_deferred_and_runs_the_response_callbacks() -> harness::Result<
     .start()?;
     let mut s = p.http_stream();
     // The callback result becomes "stop"; the request map is still readable in it.
-    assert_eq!(s.request_headers(&[(":method", "GET"), (":path", "/x"), (":authority", "h")], true)?, Action::Pause);
+    assert_eq!(
+        s.request_headers(
+            &[(":method", "GET"), (":path", "/x"), (":authority", "h")],
+            true
+        )?,
+        Action::Pause
+    );
     let reply = s.local_reply().cloned().expect("local reply");
-    assert_eq!((reply.status, reply.details.as_str(), reply.body.as_slice()), (403, "probe_denied", &b"nope"[..]));
+    assert_eq!(
+        (reply.status, reply.details.as_str(), reply.body.as_slice()),
+        (403, "probe_denied", &b"nope"[..])
+    );
     assert_eq!(s.response().status(), Some(403));
     s.complete()?;
     drop(s);
@@ -99,17 +130,27 @@ fn stop_on_headers_holds_the_body_until_continued() -> harness::Result<()> {
         "request_body": [{"call": "proxy_get_buffer_bytes", "buffer": 0}]}}))
     .start()?;
     let mut s = p.http_stream();
-    assert_eq!(s.request_headers(&[(":method", "POST"), (":path", "/"), (":authority", "h")], false)?, Action::Pause);
+    assert_eq!(
+        s.request_headers(
+            &[(":method", "POST"), (":path", "/"), (":authority", "h")],
+            false
+        )?,
+        Action::Pause
+    );
     assert!(s.is_paused());
     // StopIteration acts as StopAllIterationAndWatermark: the body is buffered, not delivered.
     assert_eq!(s.request_body(b"hello ", false)?, Action::Pause);
     assert_eq!(s.request_body(b"world", true)?, Action::Pause);
     let mark = s.plugin().logs().len();
-    s.plugin().advance_clock(std::time::Duration::from_millis(10))?;
+    s.plugin()
+        .advance_clock(std::time::Duration::from_millis(10))?;
     assert!(!s.is_paused());
     assert_in_order(
         &since(s.plugin(), mark),
-        &["callback proxy_on_request_body ctx=2 size=11 eos=true", "call proxy_get_buffer_bytes -> status 0 bytes \"hello world\""],
+        &[
+            "callback proxy_on_request_body ctx=2 size=11 eos=true",
+            "call proxy_get_buffer_bytes -> status 0 bytes \"hello world\"",
+        ],
     );
     assert_eq!(s.request().body, b"hello world");
     Ok(())
@@ -125,7 +166,10 @@ fn a_paused_body_accumulates_and_can_be_rewritten() -> harness::Result<()> {
         {"when": {"eos": true}, "call": "proxy_set_buffer_bytes", "buffer": 0, "start": 2, "size": 1, "data": "?"}]}}))
     .start()?;
     let mut s = p.http_stream();
-    s.request_headers(&[(":method", "POST"), (":path", "/"), (":authority", "h")], false)?;
+    s.request_headers(
+        &[(":method", "POST"), (":path", "/"), (":authority", "h")],
+        false,
+    )?;
     assert_eq!(s.request_body(b"abc", false)?, Action::Pause);
     assert_eq!(s.request_body(b"def", true)?, Action::Continue);
     assert_eq!(s.request().body, b">abcdef<");
@@ -151,12 +195,24 @@ fn trailers_can_be_added_at_the_end_of_the_body_only() -> harness::Result<()> {
         {"call": "proxy_add_header_map_value", "map": 1, "key": "x-t", "value": "1"}]}}))
     .start()?;
     let mut s = p.http_stream();
-    s.request_headers(&[(":method", "POST"), (":path", "/"), (":authority", "h")], false)?;
+    s.request_headers(
+        &[(":method", "POST"), (":path", "/"), (":authority", "h")],
+        false,
+    )?;
     s.request_body(b"a", false)?;
     s.request_body(b"b", true)?;
-    assert_eq!(s.request().trailers, vec![("x-t".to_string(), b"1".to_vec())]);
+    assert_eq!(
+        s.request().trailers,
+        vec![("x-t".to_string(), b"1".to_vec())]
+    );
     drop(s);
-    assert_in_order(&lines(&p), &["call proxy_add_header_map_value -> status 2", "call proxy_add_header_map_value -> status 0"]);
+    assert_in_order(
+        &lines(&p),
+        &[
+            "call proxy_add_header_map_value -> status 2",
+            "call proxy_add_header_map_value -> status 0",
+        ],
+    );
     Ok(())
 }
 
@@ -173,6 +229,12 @@ fn response_trailers_and_close_stream() -> harness::Result<()> {
     s.response_trailers(&[("grpc-status", "0")])?;
     assert!(s.closed_by_filter());
     drop(s);
-    assert_in_order(&lines(&p), &["callback proxy_on_response_trailers ctx=2 trailers=1", "call proxy_get_header_map_value -> status 0 value \"0\""]);
+    assert_in_order(
+        &lines(&p),
+        &[
+            "callback proxy_on_response_trailers ctx=2 trailers=1",
+            "call proxy_get_header_map_value -> status 0 value \"0\"",
+        ],
+    );
     Ok(())
 }

@@ -31,10 +31,14 @@ fn shared_data_has_cas_and_is_shared_by_the_vms_of_a_host() -> harness::Result<(
         .plugin("abi-probe")
         .config_json(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}}))
         .start()?;
-    assert_in_order(&lines(&b), &["call proxy_get_shared_data -> status 0 value \"v2\" cas 2"]);
+    assert_in_order(
+        &lines(&b),
+        &["call proxy_get_shared_data -> status 0 value \"v2\" cas 2"],
+    );
     assert_eq!(host.shared_data("k"), Some((b"v2".to_vec(), 2)));
     // Another host shares nothing.
-    let c = probe(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}})).start()?;
+    let c = probe(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}}))
+        .start()?;
     assert_in_order(&lines(&c), &["call proxy_get_shared_data -> status 1"]);
     Ok(())
 }
@@ -71,16 +75,29 @@ fn queues_notify_the_registering_vm() -> harness::Result<()> {
         .start()?;
     assert_in_order(
         &lines(&producer),
-        &["call proxy_resolve_shared_queue -> status 0 queue 1", "call proxy_resolve_shared_queue -> status 1", "call proxy_enqueue_shared_queue -> status 0"],
+        &[
+            "call proxy_resolve_shared_queue -> status 0 queue 1",
+            "call proxy_resolve_shared_queue -> status 1",
+            "call proxy_enqueue_shared_queue -> status 0",
+        ],
     );
     // Delivered to the owner at its next operation.
     owner.clear_logs();
     owner.deliver_queue_ready()?;
-    assert_eq!(lines(&owner), ["callback proxy_on_queue_ready ctx=1 queue=1", "call proxy_dequeue_shared_queue -> status 0 value \"item\""]);
+    assert_eq!(
+        lines(&owner),
+        [
+            "callback proxy_on_queue_ready ctx=1 queue=1",
+            "call proxy_dequeue_shared_queue -> status 0 value \"item\""
+        ]
+    );
     host.enqueue("vm-a", "q", "from-test")?;
     owner.clear_logs();
     owner.send(Request::get("/"), Response::status(200))?;
-    assert_in_order(&lines(&owner), &["call proxy_dequeue_shared_queue -> status 0 value \"from-test\""]);
+    assert_in_order(
+        &lines(&owner),
+        &["call proxy_dequeue_shared_queue -> status 0 value \"from-test\""],
+    );
     Ok(())
 }
 
@@ -119,7 +136,11 @@ fn metrics_by_kind() -> harness::Result<()> {
     assert_eq!(p.histogram("latency"), Some(vec![42]));
     assert_eq!(
         p.metrics(),
-        [("reqs".into(), MetricKind::Counter, 13), ("inflight".into(), MetricKind::Gauge, -1), ("latency".into(), MetricKind::Histogram, 1)]
+        [
+            ("reqs".into(), MetricKind::Counter, 13),
+            ("inflight".into(), MetricKind::Gauge, -1),
+            ("latency".into(), MetricKind::Histogram, 1)
+        ]
     );
     Ok(())
 }
@@ -143,7 +164,16 @@ fn properties_default_set_test_values_and_filter_state() -> harness::Result<()> 
     .property(&["xds", "listener_direction"], 2i64.to_le_bytes())
     .start()?;
     let mut s = p.http_stream();
-    s.request_headers(&[(":method", "GET"), (":path", "/p?q=1"), (":authority", "h"), ("x-foo", "a"), ("x-foo", "b")], true)?;
+    s.request_headers(
+        &[
+            (":method", "GET"),
+            (":path", "/p?q=1"),
+            (":authority", "h"),
+            ("x-foo", "a"),
+            ("x-foo", "b"),
+        ],
+        true,
+    )?;
     s.response_headers(&[(":status", "200")], true)?;
     s.complete()?;
     assert_eq!(s.filter_state("wasm.my_key"), Some(b"v".to_vec()));
@@ -181,7 +211,13 @@ fn legacy_hosts_have_node_but_no_xds() -> harness::Result<()> {
     .node_id("n1")
     .legacy_properties_only(true)
     .start()?;
-    assert_in_order(&lines(&p), &["call proxy_get_property -> status 0 value \"n1\"", "call proxy_get_property -> status 1"]);
+    assert_in_order(
+        &lines(&p),
+        &[
+            "call proxy_get_property -> status 0 value \"n1\"",
+            "call proxy_get_property -> status 1",
+        ],
+    );
     Ok(())
 }
 

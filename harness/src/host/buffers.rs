@@ -15,7 +15,11 @@ fn get(s: &mut HostState, kind: i32) -> Result<Vec<u8>, i32> {
         HTTP_REQUEST_BODY | HTTP_RESPONSE_BODY => Some(
             s.http(ctx)
                 .and_then(|h| {
-                    let d = if kind == HTTP_REQUEST_BODY { &h.req } else { &h.resp };
+                    let d = if kind == HTTP_REQUEST_BODY {
+                        &h.req
+                    } else {
+                        &h.resp
+                    };
                     d.msg.body.get(d.body_start..).map(|b| b.to_vec())
                 })
                 .unwrap_or_default(),
@@ -39,7 +43,11 @@ fn set(s: &mut HostState, kind: i32, start: usize, len: usize, data: &[u8]) -> R
     let (buf, base) = match kind {
         HTTP_REQUEST_BODY | HTTP_RESPONSE_BODY => {
             let h = s.http(ctx).ok_or(NOT_FOUND)?;
-            let d = if kind == HTTP_REQUEST_BODY { &mut h.req } else { &mut h.resp };
+            let d = if kind == HTTP_REQUEST_BODY {
+                &mut h.req
+            } else {
+                &mut h.resp
+            };
             if d.body_start > d.msg.body.len() {
                 return Err(NOT_FOUND);
             }
@@ -67,7 +75,13 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_buffer_bytes",
-        |mut cx: Cx<'_>, kind: i32, start: i32, max: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
+        |mut cx: Cx<'_>,
+         kind: i32,
+         start: i32,
+         max: i32,
+         ptr_ptr: i32,
+         size_ptr: i32|
+         -> wasmtime::Result<i32> {
             let buf = match get(cx.data_mut(), kind) {
                 Ok(b) => b,
                 Err(s) => return Ok(s),
@@ -85,7 +99,13 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(d) => d,
                 Err(s) => return s,
             };
-            st(set(cx.data_mut(), kind, start as u32 as usize, len as u32 as usize, &data))
+            st(set(
+                cx.data_mut(),
+                kind,
+                start as u32 as usize,
+                len as u32 as usize,
+                &data,
+            ))
         },
     )?;
     l.func_wrap(
@@ -96,7 +116,8 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(b) => b,
                 Err(s) => return s,
             };
-            st(write_u32(&mut cx, len_ptr, buf.len() as u32).and_then(|_| write_u32(&mut cx, flags_ptr, 0)))
+            st(write_u32(&mut cx, len_ptr, buf.len() as u32)
+                .and_then(|_| write_u32(&mut cx, flags_ptr, 0)))
         },
     )?;
     Ok(())

@@ -16,15 +16,19 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             NOT_FOUND
         }
     })?;
-    l.func_wrap("env", "proxy_set_effective_context", |mut cx: Cx<'_>, ctx: i32| -> i32 {
-        let s = cx.data_mut();
-        let ctx = ctx as u32;
-        if s.contexts.contains_key(&ctx) {
-            s.effective = ctx;
-            OK
-        } else {
-            BAD_ARGUMENT
-        }
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_set_effective_context",
+        |mut cx: Cx<'_>, ctx: i32| -> i32 {
+            let s = cx.data_mut();
+            let ctx = ctx as u32;
+            if s.contexts.contains_key(&ctx) {
+                s.effective = ctx;
+                OK
+            } else {
+                BAD_ARGUMENT
+            }
+        },
+    )?;
     Ok(())
 }

@@ -9,7 +9,14 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_call_foreign_function",
-        |mut cx: Cx<'_>, np: i32, nl: i32, ap: i32, al: i32, rpp: i32, rsp: i32| -> wasmtime::Result<i32> {
+        |mut cx: Cx<'_>,
+         np: i32,
+         nl: i32,
+         ap: i32,
+         al: i32,
+         rpp: i32,
+         rsp: i32|
+         -> wasmtime::Result<i32> {
             let (name, args) = match read(&cx, np, nl).and_then(|n| Ok((n, read(&cx, ap, al)?))) {
                 Ok(p) => p,
                 Err(s) => return Ok(s),

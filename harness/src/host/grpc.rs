@@ -47,9 +47,13 @@ fn open(
         Ok(p) => p,
         Err(s) => return s,
     };
-    let Some(initial_metadata) = pairs::deserialize(&md) else { return BAD_ARGUMENT };
+    let Some(initial_metadata) = pairs::deserialize(&md) else {
+        return BAD_ARGUMENT;
+    };
     let s = cx.data_mut();
-    let Some(cluster) = cluster(s, &service_arg) else { return PARSE_FAILURE };
+    let Some(cluster) = cluster(s, &service_arg) else {
+        return PARSE_FAILURE;
+    };
     if timeout_ms < 0 {
         return BAD_ARGUMENT;
     }
@@ -69,7 +73,14 @@ fn open(
         closed_by_filter: false,
     };
     let context = s.effective;
-    s.grpc_calls.insert(token, PendingGrpc { call, context, deadline_ns });
+    s.grpc_calls.insert(
+        token,
+        PendingGrpc {
+            call,
+            context,
+            deadline_ns,
+        },
+    );
     st(write_u32(cx, token_ptr, token))
 }
 
@@ -90,45 +101,87 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
          gl: i32,
          timeout_ms: i32,
          token_ptr: i32|
-         -> i32 { open(&mut cx, (sp, sl), (np, nl), (mp, ml), (dp, dl), Some((gp, gl)), timeout_ms, token_ptr) },
+         -> i32 {
+            open(
+                &mut cx,
+                (sp, sl),
+                (np, nl),
+                (mp, ml),
+                (dp, dl),
+                Some((gp, gl)),
+                timeout_ms,
+                token_ptr,
+            )
+        },
     )?;
     l.func_wrap(
         "env",
         "proxy_grpc_stream",
-        |mut cx: Cx<'_>, sp: i32, sl: i32, np: i32, nl: i32, mp: i32, ml: i32, dp: i32, dl: i32, token_ptr: i32| -> i32 {
-            open(&mut cx, (sp, sl), (np, nl), (mp, ml), (dp, dl), None, 0, token_ptr)
+        |mut cx: Cx<'_>,
+         sp: i32,
+         sl: i32,
+         np: i32,
+         nl: i32,
+         mp: i32,
+         ml: i32,
+         dp: i32,
+         dl: i32,
+         token_ptr: i32|
+         -> i32 {
+            open(
+                &mut cx,
+                (sp, sl),
+                (np, nl),
+                (mp, ml),
+                (dp, dl),
+                None,
+                0,
+                token_ptr,
+            )
         },
     )?;
-    l.func_wrap("env", "proxy_grpc_send", |mut cx: Cx<'_>, token: i32, p: i32, len: i32, end: i32| -> i32 {
-        let msg = match read(&cx, p, len) {
-            Ok(m) => m,
-            Err(s) => return s,
-        };
-        match cx.data_mut().grpc_calls.get_mut(&(token as u32)) {
-            Some(g) if g.call.is_stream => {
-                g.call.sent.push(msg);
-                g.call.closed_by_filter |= end != 0;
-                OK
+    l.func_wrap(
+        "env",
+        "proxy_grpc_send",
+        |mut cx: Cx<'_>, token: i32, p: i32, len: i32, end: i32| -> i32 {
+            let msg = match read(&cx, p, len) {
+                Ok(m) => m,
+                Err(s) => return s,
+            };
+            match cx.data_mut().grpc_calls.get_mut(&(token as u32)) {
+                Some(g) if g.call.is_stream => {
+                    g.call.sent.push(msg);
+                    g.call.closed_by_filter |= end != 0;
+                    OK
+                }
+                Some(_) => BAD_ARGUMENT,
+                None => BAD_ARGUMENT,
             }
-            Some(_) => BAD_ARGUMENT,
-            None => BAD_ARGUMENT,
-        }
-    })?;
-    l.func_wrap("env", "proxy_grpc_cancel", |mut cx: Cx<'_>, token: i32| -> i32 {
-        // Cancelled calls get no more callbacks.
-        match cx.data_mut().grpc_calls.remove(&(token as u32)) {
-            Some(_) => OK,
-            None => BAD_ARGUMENT,
-        }
-    })?;
-    l.func_wrap("env", "proxy_grpc_close", |mut cx: Cx<'_>, token: i32| -> i32 {
-        match cx.data_mut().grpc_calls.get_mut(&(token as u32)) {
-            Some(g) => {
-                g.call.closed_by_filter = true;
-                OK
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_grpc_cancel",
+        |mut cx: Cx<'_>, token: i32| -> i32 {
+            // Cancelled calls get no more callbacks.
+            match cx.data_mut().grpc_calls.remove(&(token as u32)) {
+                Some(_) => OK,
+                None => BAD_ARGUMENT,
             }
-            None => BAD_ARGUMENT,
-        }
-    })?;
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_grpc_close",
+        |mut cx: Cx<'_>, token: i32| -> i32 {
+            match cx.data_mut().grpc_calls.get_mut(&(token as u32)) {
+                Some(g) => {
+                    g.call.closed_by_filter = true;
+                    OK
+                }
+                None => BAD_ARGUMENT,
+            }
+        },
+    )?;
     Ok(())
 }

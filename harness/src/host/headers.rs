@@ -15,7 +15,12 @@ use wasmtime::Linker;
 /// that has not arrived reads as empty and cannot be written (except trailers added at the end
 /// of the body); outside a stream, BAD_ARGUMENT (an empty map during a callout answer). Callout
 /// and gRPC maps are read-only.
-fn with_map<R>(s: &mut HostState, kind: i32, write: bool, f: impl FnOnce(&mut Headers) -> R) -> Result<R, i32> {
+fn with_map<R>(
+    s: &mut HostState,
+    kind: i32,
+    write: bool,
+    f: impl FnOnce(&mut Headers) -> R,
+) -> Result<R, i32> {
     let ctx = s.effective;
     let read_only = match kind {
         GRPC_RECEIVE_INITIAL_METADATA => Some(s.cb.grpc_initial.as_ref()),
@@ -31,12 +36,23 @@ fn with_map<R>(s: &mut HostState, kind: i32, write: bool, f: impl FnOnce(&mut He
         };
     }
     match kind {
-        HTTP_REQUEST_HEADERS | HTTP_REQUEST_TRAILERS | HTTP_RESPONSE_HEADERS | HTTP_RESPONSE_TRAILERS => {
+        HTTP_REQUEST_HEADERS
+        | HTTP_REQUEST_TRAILERS
+        | HTTP_RESPONSE_HEADERS
+        | HTTP_RESPONSE_TRAILERS => {
             let in_callout = s.cb.call_response.is_some();
             let Some(h) = s.http(ctx) else {
-                return if in_callout && !write { Ok(f(&mut Vec::new())) } else { Err(BAD_ARGUMENT) };
+                return if in_callout && !write {
+                    Ok(f(&mut Vec::new()))
+                } else {
+                    Err(BAD_ARGUMENT)
+                };
             };
-            let d = if kind < HTTP_RESPONSE_HEADERS { &mut h.req } else { &mut h.resp };
+            let d = if kind < HTTP_RESPONSE_HEADERS {
+                &mut h.req
+            } else {
+                &mut h.resp
+            };
             let trailers = kind == HTTP_REQUEST_TRAILERS || kind == HTTP_RESPONSE_TRAILERS;
             match trailers {
                 false if d.headers_arrived => Ok(f(&mut d.msg.headers)),
@@ -69,45 +85,71 @@ fn key(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<String, i32> {
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    l.func_wrap("env", "proxy_get_header_map_size", |mut cx: Cx<'_>, kind: i32, out: i32| -> i32 {
-        match with_map(cx.data_mut(), kind, false, |m| m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()) {
-            Ok(n) => st(write_u32(&mut cx, out, n as u32)),
-            Err(s) => s,
-        }
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_size",
+        |mut cx: Cx<'_>, kind: i32, out: i32| -> i32 {
+            match with_map(cx.data_mut(), kind, false, |m| {
+                m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            }) {
+                Ok(n) => st(write_u32(&mut cx, out, n as u32)),
+                Err(s) => s,
+            }
+        },
+    )?;
     l.func_wrap(
         "env",
         "proxy_get_header_map_pairs",
         |mut cx: Cx<'_>, kind: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
             // An empty map is an empty buffer, as Envoy returns it.
-            match with_map(cx.data_mut(), kind, false, |m| if m.is_empty() { Vec::new() } else { pairs::serialize(m) }) {
+            match with_map(cx.data_mut(), kind, false, |m| {
+                if m.is_empty() {
+                    Vec::new()
+                } else {
+                    pairs::serialize(m)
+                }
+            }) {
                 Ok(bytes) => copy_out(&mut cx, &bytes, ptr_ptr, size_ptr),
                 Err(s) => Ok(s),
             }
         },
     )?;
-    l.func_wrap("env", "proxy_set_header_map_pairs", |mut cx: Cx<'_>, kind: i32, ptr: i32, size: i32| -> i32 {
-        let data = match read(&cx, ptr, size) {
-            Ok(d) => d,
-            Err(s) => return s,
-        };
-        let Some(new) = pairs::deserialize(&data) else { return BAD_ARGUMENT };
-        st(with_map(cx.data_mut(), kind, true, |m| {
-            m.clear();
-            for (k, v) in new {
-                insert(m, k, v);
-            }
-        }))
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        |mut cx: Cx<'_>, kind: i32, ptr: i32, size: i32| -> i32 {
+            let data = match read(&cx, ptr, size) {
+                Ok(d) => d,
+                Err(s) => return s,
+            };
+            let Some(new) = pairs::deserialize(&data) else {
+                return BAD_ARGUMENT;
+            };
+            st(with_map(cx.data_mut(), kind, true, |m| {
+                m.clear();
+                for (k, v) in new {
+                    insert(m, k, v);
+                }
+            }))
+        },
+    )?;
     l.func_wrap(
         "env",
         "proxy_get_header_map_value",
-        |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
+        |mut cx: Cx<'_>,
+         kind: i32,
+         kp: i32,
+         kl: i32,
+         ptr_ptr: i32,
+         size_ptr: i32|
+         -> wasmtime::Result<i32> {
             let k = match key(&cx, kp, kl) {
                 Ok(k) => k,
                 Err(s) => return Ok(s),
             };
-            match with_map(cx.data_mut(), kind, false, |m| m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())) {
+            match with_map(cx.data_mut(), kind, false, |m| {
+                m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            }) {
                 Ok(Some(v)) => copy_out(&mut cx, &v, ptr_ptr, size_ptr),
                 Ok(None) => Ok(NOT_FOUND),
                 Err(s) => Ok(s),
@@ -152,12 +194,18 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             }))
         },
     )?;
-    l.func_wrap("env", "proxy_remove_header_map_value", |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32| -> i32 {
-        let k = match key(&cx, kp, kl) {
-            Ok(k) => k,
-            Err(s) => return s,
-        };
-        st(with_map(cx.data_mut(), kind, true, |m| m.retain(|(n, _)| *n != k)))
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        |mut cx: Cx<'_>, kind: i32, kp: i32, kl: i32| -> i32 {
+            let k = match key(&cx, kp, kl) {
+                Ok(k) => k,
+                Err(s) => return s,
+            };
+            st(with_map(cx.data_mut(), kind, true, |m| {
+                m.retain(|(n, _)| *n != k)
+            }))
+        },
+    )?;
     Ok(())
 }

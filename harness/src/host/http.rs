@@ -26,13 +26,19 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
          token_ptr: i32|
          -> i32 {
             let parts = read_str(&cx, up_ptr, up_size).and_then(|u| {
-                Ok((u, read(&cx, h_ptr, h_size)?, read(&cx, b_ptr, b_size)?, read(&cx, t_ptr, t_size)?))
+                Ok((
+                    u,
+                    read(&cx, h_ptr, h_size)?,
+                    read(&cx, b_ptr, b_size)?,
+                    read(&cx, t_ptr, t_size)?,
+                ))
             });
             let (cluster, headers, body, trailers) = match parts {
                 Ok(p) => p,
                 Err(s) => return s,
             };
-            let (Some(headers), Some(trailers)) = (pairs::deserialize(&headers), pairs::deserialize(&trailers))
+            let (Some(headers), Some(trailers)) =
+                (pairs::deserialize(&headers), pairs::deserialize(&trailers))
             else {
                 return BAD_ARGUMENT;
             };
@@ -49,9 +55,23 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let token = s.next_token();
             let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
             let deadline_ns = timeout.map(|t| s.clock_ns + t.as_nanos() as u64);
-            let call = HttpCall { token, cluster, headers, body, trailers, timeout };
+            let call = HttpCall {
+                token,
+                cluster,
+                headers,
+                body,
+                trailers,
+                timeout,
+            };
             let context = s.effective;
-            s.http_calls.insert(token, PendingHttp { call, context, deadline_ns });
+            s.http_calls.insert(
+                token,
+                PendingHttp {
+                    call,
+                    context,
+                    deadline_ns,
+                },
+            );
             st(write_u32(&mut cx, token_ptr, token))
         },
     )?;

@@ -25,57 +25,86 @@ fn metric(s: &mut HostState, id: i32) -> Option<&mut Metric> {
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    l.func_wrap("env", "proxy_define_metric", |mut cx: Cx<'_>, kind: i32, np: i32, nl: i32, id_ptr: i32| -> i32 {
-        let kind = match kind {
-            COUNTER => MetricKind::Counter,
-            GAUGE => MetricKind::Gauge,
-            HISTOGRAM => MetricKind::Histogram,
-            _ => return BAD_ARGUMENT,
-        };
-        let name = match read_str(&cx, np, nl) {
-            Ok(n) => n,
-            Err(s) => return s,
-        };
-        let s = cx.data_mut();
-        let index = match s.metrics.iter().position(|m| m.name == name && m.kind == kind) {
-            Some(i) => i,
-            None => {
-                s.metrics.push(Metric { name, kind, value: 0, samples: Vec::new() });
-                s.metrics.len() - 1
+    l.func_wrap(
+        "env",
+        "proxy_define_metric",
+        |mut cx: Cx<'_>, kind: i32, np: i32, nl: i32, id_ptr: i32| -> i32 {
+            let kind = match kind {
+                COUNTER => MetricKind::Counter,
+                GAUGE => MetricKind::Gauge,
+                HISTOGRAM => MetricKind::Histogram,
+                _ => return BAD_ARGUMENT,
+            };
+            let name = match read_str(&cx, np, nl) {
+                Ok(n) => n,
+                Err(s) => return s,
+            };
+            let s = cx.data_mut();
+            let index = match s
+                .metrics
+                .iter()
+                .position(|m| m.name == name && m.kind == kind)
+            {
+                Some(i) => i,
+                None => {
+                    s.metrics.push(Metric {
+                        name,
+                        kind,
+                        value: 0,
+                        samples: Vec::new(),
+                    });
+                    s.metrics.len() - 1
+                }
+            };
+            st(write_u32(&mut cx, id_ptr, id(index, kind)))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |mut cx: Cx<'_>, id: i32, offset: i64| -> i32 {
+            let Some(m) = metric(cx.data_mut(), id) else {
+                return BAD_ARGUMENT;
+            };
+            match m.kind {
+                MetricKind::Counter if offset >= 0 => m.value += offset,
+                MetricKind::Gauge => m.value = m.value.wrapping_add(offset),
+                _ => return BAD_ARGUMENT,
             }
-        };
-        st(write_u32(&mut cx, id_ptr, id(index, kind)))
-    })?;
-    l.func_wrap("env", "proxy_increment_metric", |mut cx: Cx<'_>, id: i32, offset: i64| -> i32 {
-        let Some(m) = metric(cx.data_mut(), id) else { return BAD_ARGUMENT };
-        match m.kind {
-            MetricKind::Counter if offset >= 0 => m.value += offset,
-            MetricKind::Gauge => m.value = m.value.wrapping_add(offset),
-            _ => return BAD_ARGUMENT,
-        }
-        OK
-    })?;
-    l.func_wrap("env", "proxy_record_metric", |mut cx: Cx<'_>, id: i32, value: i64| -> i32 {
-        let Some(m) = metric(cx.data_mut(), id) else { return BAD_ARGUMENT };
-        match m.kind {
-            // A counter is only moved forward to the recorded value.
-            // Envoy adds the recorded value to a counter.
-            MetricKind::Counter => m.value = m.value.wrapping_add(value),
-            MetricKind::Gauge => m.value = value,
-            MetricKind::Histogram => {
-                m.samples.push(value as u64);
-                m.value = m.samples.len() as i64;
+            OK
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |mut cx: Cx<'_>, id: i32, value: i64| -> i32 {
+            let Some(m) = metric(cx.data_mut(), id) else {
+                return BAD_ARGUMENT;
+            };
+            match m.kind {
+                // A counter is only moved forward to the recorded value.
+                // Envoy adds the recorded value to a counter.
+                MetricKind::Counter => m.value = m.value.wrapping_add(value),
+                MetricKind::Gauge => m.value = value,
+                MetricKind::Histogram => {
+                    m.samples.push(value as u64);
+                    m.value = m.samples.len() as i64;
+                }
             }
-        }
-        OK
-    })?;
-    l.func_wrap("env", "proxy_get_metric", |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
-        let v = match metric(cx.data_mut(), id) {
-            None => return BAD_ARGUMENT,
-            Some(m) if m.kind == MetricKind::Histogram => return BAD_ARGUMENT,
-            Some(m) => m.value,
-        };
-        st(write_u64(&mut cx, out, v as u64))
-    })?;
+            OK
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_metric",
+        |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
+            let v = match metric(cx.data_mut(), id) {
+                None => return BAD_ARGUMENT,
+                Some(m) if m.kind == MetricKind::Histogram => return BAD_ARGUMENT,
+                Some(m) => m.value,
+            };
+            st(write_u64(&mut cx, out, v as u64))
+        },
+    )?;
     Ok(())
 }

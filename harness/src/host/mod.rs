@@ -76,12 +76,15 @@ pub fn provided_imports() -> Vec<(&'static str, &'static str)> {
     v
 }
 
+/// Registers one family of host functions.
+type AddFn = fn(&mut Linker<HostState>) -> wasmtime::Result<()>;
+
 /// The shared linker with every host function.
 pub(crate) fn linker() -> &'static Linker<HostState> {
     static LINKER: OnceLock<Linker<HostState>> = OnceLock::new();
     LINKER.get_or_init(|| {
         let mut l = Linker::new(crate::module::engine());
-        let all: [fn(&mut Linker<HostState>) -> wasmtime::Result<()>; 14] = [
+        let all: [AddFn; 14] = [
             context::add,
             logging::add,
             time::add,

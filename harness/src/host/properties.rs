@@ -46,20 +46,27 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             }
         },
     )?;
-    l.func_wrap("env", "proxy_set_property", |mut cx: Cx<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> i32 {
-        let (path, value) = match read(&cx, pp, pl).and_then(|p| Ok((p, read(&cx, vp, vl)?))) {
-            Ok(pv) => pv,
-            Err(s) => return s,
-        };
-        let s = cx.data_mut();
-        if !matches!(s.contexts.get(&s.effective), Some(Context::Http(_) | Context::Tcp(_))) {
-            // Envoy has no filter state outside a stream.
-            return NOT_FOUND;
-        }
-        let key = format!("{FILTER_STATE_PREFIX}{}", String::from_utf8_lossy(&path));
-        let ctx = s.effective;
-        s.filter_state_mut(ctx).insert(key, value);
-        OK
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_set_property",
+        |mut cx: Cx<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> i32 {
+            let (path, value) = match read(&cx, pp, pl).and_then(|p| Ok((p, read(&cx, vp, vl)?))) {
+                Ok(pv) => pv,
+                Err(s) => return s,
+            };
+            let s = cx.data_mut();
+            if !matches!(
+                s.contexts.get(&s.effective),
+                Some(Context::Http(_) | Context::Tcp(_))
+            ) {
+                // Envoy has no filter state outside a stream.
+                return NOT_FOUND;
+            }
+            let key = format!("{FILTER_STATE_PREFIX}{}", String::from_utf8_lossy(&path));
+            let ctx = s.effective;
+            s.filter_state_mut(ctx).insert(key, value);
+            OK
+        },
+    )?;
     Ok(())
 }

@@ -10,7 +10,13 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_shared_data",
-        |mut cx: Cx<'_>, kp: i32, kl: i32, vpp: i32, vsp: i32, cas_ptr: i32| -> wasmtime::Result<i32> {
+        |mut cx: Cx<'_>,
+         kp: i32,
+         kl: i32,
+         vpp: i32,
+         vsp: i32,
+         cas_ptr: i32|
+         -> wasmtime::Result<i32> {
             let key = match read(&cx, kp, kl) {
                 Ok(k) => k,
                 Err(s) => return Ok(s),
@@ -19,7 +25,9 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let shared = cx.data().shared.lock().unwrap_or_else(|e| e.into_inner());
                 shared.data.get(&key).cloned()
             };
-            let Some((value, cas)) = entry else { return Ok(NOT_FOUND) };
+            let Some((value, cas)) = entry else {
+                return Ok(NOT_FOUND);
+            };
             if let Err(s) = write_u32(&mut cx, cas_ptr, cas) {
                 return Ok(s);
             }

@@ -17,26 +17,38 @@ fn stream_ok(s: &HostState, kind: i32) -> bool {
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    l.func_wrap("env", "proxy_continue_stream", |mut cx: Cx<'_>, kind: i32| -> i32 {
-        let s = cx.data_mut();
-        if !stream_ok(s, kind) {
-            return BAD_ARGUMENT;
-        }
-        s.deferred.push(Deferred::Continue(s.effective, kind));
-        OK
-    })?;
-    l.func_wrap("env", "proxy_close_stream", |mut cx: Cx<'_>, kind: i32| -> i32 {
-        let s = cx.data_mut();
-        if !stream_ok(s, kind) {
-            return BAD_ARGUMENT;
-        }
-        s.deferred.push(Deferred::Close(s.effective, kind));
-        OK
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_continue_stream",
+        |mut cx: Cx<'_>, kind: i32| -> i32 {
+            let s = cx.data_mut();
+            if !stream_ok(s, kind) {
+                return BAD_ARGUMENT;
+            }
+            s.deferred.push(Deferred::Continue(s.effective, kind));
+            OK
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_close_stream",
+        |mut cx: Cx<'_>, kind: i32| -> i32 {
+            let s = cx.data_mut();
+            if !stream_ok(s, kind) {
+                return BAD_ARGUMENT;
+            }
+            s.deferred.push(Deferred::Close(s.effective, kind));
+            OK
+        },
+    )?;
     l.func_wrap(
         "env",
         "proxy_get_status",
-        |mut cx: Cx<'_>, code_ptr: i32, msg_ptr_ptr: i32, msg_size_ptr: i32| -> wasmtime::Result<i32> {
+        |mut cx: Cx<'_>,
+         code_ptr: i32,
+         msg_ptr_ptr: i32,
+         msg_size_ptr: i32|
+         -> wasmtime::Result<i32> {
             let (code, msg) = cx.data().status.clone();
             if let Err(s) = write_u32(&mut cx, code_ptr, code) {
                 return Ok(s);
@@ -57,13 +69,20 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
          headers_size: i32,
          grpc_status: i32|
          -> i32 {
-            let parts = read(&cx, details_ptr, details_size)
-                .and_then(|d| Ok((d, read(&cx, body_ptr, body_size)?, read(&cx, headers_ptr, headers_size)?)));
+            let parts = read(&cx, details_ptr, details_size).and_then(|d| {
+                Ok((
+                    d,
+                    read(&cx, body_ptr, body_size)?,
+                    read(&cx, headers_ptr, headers_size)?,
+                ))
+            });
             let (details, body, headers) = match parts {
                 Ok(p) => p,
                 Err(s) => return s,
             };
-            let Some(headers) = pairs::deserialize(&headers) else { return BAD_ARGUMENT };
+            let Some(headers) = pairs::deserialize(&headers) else {
+                return BAD_ARGUMENT;
+            };
             let s = cx.data_mut();
             let ctx = s.effective;
             if s.http(ctx).is_none() || !(100..=999).contains(&status) {
