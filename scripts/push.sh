@@ -46,7 +46,7 @@ repository=${repository:-proxy-wasm/$filter}
 
 if [ "$build" = 1 ]; then
   step "building $filter"
-  scripts/build.sh >&2
+  scripts/build.sh "$filter" >&2
 fi
 wasm=${wasm:-dist/$filter.wasm}
 [ -f "$wasm" ] || die 1 "$wasm not found (scripts/build.sh writes dist/<filter>.wasm)"

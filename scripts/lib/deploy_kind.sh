@@ -268,7 +268,7 @@ deploy_kind() {
     [ "${DRY_RUN:-0}" = 1 ] || [ -f "$wasm" ] || die 1 "--no-build: $wasm does not exist"
   else
     step "build $filter"
-    kind_run scripts/build.sh
+    kind_run scripts/build.sh "$filter"
     [ "${DRY_RUN:-0}" = 1 ] || [ -f "$wasm" ] || die 1 "scripts/build.sh did not produce $wasm"
   fi
   if [ "$method" = wasmplugin ]; then

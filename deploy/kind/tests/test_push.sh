@@ -29,8 +29,11 @@ run() {
 skopeo_copy() { # REF TAG [skopeo args]: copies REF into $work/layout under TAG
   local ref=$1 tag=$2
   shift 2
-  skopeo --insecure-policy copy --quiet --src-tls-verify=false "$@" "docker://$ref" "oci:$work/layout:$tag"
+  skopeo --insecure-policy copy --quiet --src-tls-verify=false "$@" "docker://$ref" "oci:$work/layout:$tag" ||
+    { fail "skopeo could not read $ref back"; return 1; }
 }
+# check_image TAG MODULE FILTER DIGEST VARIANT: check_image.py on what skopeo_copy fetched.
+check_image() { "$py" deploy/kind/tests/check_image.py "$work/layout" "$@" || fail "image checks of $1"; }
 
 filters=$(filter_names)
 for f in $filters; do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
@@ -41,10 +44,9 @@ for f in $filters; do
   expect_status "push $f" 0 "$status"
   digest=${out##*@}
   expect_eq "stdout is the reference pinned by digest" "127.0.0.1:$port/proxy-wasm/$f@$digest" "$out"
-  raw_digest=sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/proxy-wasm/$f:dev" | sha256sum | cut -d' ' -f1)
+  raw_digest=sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/proxy-wasm/$f:dev" | sha256sum | cut -d' ' -f1) || true
   expect_eq "the tag's manifest (skopeo) has the printed digest" "$digest" "$raw_digest"
-  skopeo_copy "127.0.0.1:$port/proxy-wasm/$f@$digest" "$f"
-  "$py" deploy/kind/tests/check_image.py "$work/layout" "$f" "dist/$f.wasm" "$f" "$digest" plain || fail "$f image checks"
+  skopeo_copy "127.0.0.1:$port/proxy-wasm/$f@$digest" "$f" && check_image "$f" "dist/$f.wasm" "$f" "$digest" plain
 done
 
 f=$(printf '%s\n' "$filters" | head -1)
@@ -52,8 +54,13 @@ echo "$f: the WebAssembly Hub variant"
 run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag hub --wasm-hub-variant --no-build
 expect_status "push --wasm-hub-variant" 0 "$status"
 digest=${out##*@}
-skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:hub" hub
-"$py" deploy/kind/tests/check_image.py "$work/layout" hub "dist/$f.wasm" "$f" "$digest" wasmhub || fail "wasm hub image checks"
+skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:hub" hub && check_image hub "dist/$f.wasm" "$f" "$digest" wasmhub
+
+echo "$f: build then push (no --no-build)"
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag built
+expect_status "build and push" 0 "$status"
+expect_contains "it built the filter" "building $f" "$err"
+skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:built" built && check_image built "dist/$f.wasm" "$f" "${out##*@}" plain >/dev/null
 
 echo "a registry with basic auth"
 run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build
@@ -66,8 +73,8 @@ expect_contains "with the registry's answer" "UNAUTHORIZED" "$err"
 run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build --username alice --password-stdin <<<"correct horse"
 expect_status "the right password" 0 "$status"
 digest=${out##*@}
-skopeo_copy "127.0.0.1:$auth_port/proxy-wasm/$f:dev" auth --src-creds "alice:correct horse"
-"$py" deploy/kind/tests/check_image.py "$work/layout" auth "dist/$f.wasm" "$f" "$digest" plain >/dev/null || fail "image pushed with credentials"
+skopeo_copy "127.0.0.1:$auth_port/proxy-wasm/$f:dev" auth --src-creds "alice:correct horse" &&
+  check_image auth "dist/$f.wasm" "$f" "$digest" plain >/dev/null
 mkdir -p "$work/docker"
 printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$auth_port" "$(printf 'alice:correct horse' | base64 -w0)" >"$work/docker/config.json"
 DOCKER_CONFIG="$work/docker" run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --tag from-config --no-build
