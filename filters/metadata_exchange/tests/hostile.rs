@@ -331,3 +331,38 @@ fn bad_configurations_are_rejected_with_the_reason() {
         other => panic!("unexpected {:?}", other.err()),
     }
 }
+
+#[test]
+fn a_bad_upstream_value_is_ignored_on_the_response_side() {
+    let mut client = start(client_builder(json!({})));
+    let r = run(&mut client, &[], &[(MD, "Cw=="), (MD_ID, SERVER_ID)]);
+    assert_eq!(r.upstream_peer, None);
+    assert_eq!(r.upstream_peer_id.as_deref(), Some(SERVER_ID.as_bytes()));
+    assert_eq!(r.client.header(MD), None);
+    assert_eq!(r.client.header(MD_ID), None);
+    assert_eq!(r.client.status(), Some(200));
+    assert!(client
+        .logs_at(Level::Debug)
+        .contains(&"upstream peer metadata ignored: invalid Struct: invalid wire type 3"));
+    assert_eq!(client.metric("metadata_exchange.decode_failures"), Some(1));
+    assert_eq!(client.metric("metadata_exchange.peers_decoded"), Some(0));
+}
+
+#[test]
+fn repeated_headers_use_the_first_value_and_strip_all() {
+    let mut server = start(server_builder(json!({})));
+    let r = run(
+        &mut server,
+        &[
+            (MD, CLIENT_MD_B64),
+            (MD, ISTIO_1_14_REVIEWS),
+            (MD_ID, CLIENT_ID),
+            (MD_ID, ISTIO_1_14_REVIEWS_ID),
+        ],
+        &[],
+    );
+    assert_eq!(peer(&r.downstream_peer.unwrap()), expected_client_struct());
+    assert_eq!(r.downstream_peer_id.as_deref(), Some(CLIENT_ID.as_bytes()));
+    assert!(r.upstream.header_all(MD).is_empty());
+    assert!(r.upstream.header_all(MD_ID).is_empty());
+}
