@@ -3,28 +3,17 @@
 //! Only SHA-256 digests of the keys are kept after configuration; a presented key is hashed
 //! and compared against every digest in constant time.
 
+use crate::reader::Obj;
 use crate::secret::{find_digest, sha256, Sha256Digest};
 use filter_common::config::ConfigError;
 use filter_common::headers;
-use serde::Deserialize;
 
 /// The key header when neither `header` nor `query_param` is set.
 pub const DEFAULT_HEADER: &str = "x-api-key";
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawApiKey {
-    pub header: Option<String>,
-    pub query_param: Option<String>,
-    pub keys: Vec<RawKey>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKey {
-    pub client: String,
-    pub key: String,
-}
+/// Fields of the `api_key` section and of each `keys` entry.
+pub const FIELDS: &[&str] = &["header", "query_param", "keys"];
+const KEY_FIELDS: &[&str] = &["client", "key"];
 
 pub struct ApiKeys {
     header: Option<String>,
@@ -34,8 +23,9 @@ pub struct ApiKeys {
 }
 
 impl ApiKeys {
-    pub fn new(raw: RawApiKey) -> Result<Self, ConfigError> {
-        let header = match (raw.header, &raw.query_param) {
+    pub fn new(section: &Obj) -> Result<Self, ConfigError> {
+        let query_param = section.string("query_param")?;
+        let header = match (section.string("header")?, &query_param) {
             (None, None) => Some(DEFAULT_HEADER.to_string()),
             (header, _) => header,
         };
@@ -48,7 +38,7 @@ impl ApiKeys {
                 ));
             }
         }
-        if let Some(q) = &raw.query_param {
+        if let Some(q) = &query_param {
             let bad = q.is_empty()
                 || q.chars()
                     .any(|c| "&=#?%+".contains(c) || c.is_whitespace() || c.is_control());
@@ -59,36 +49,39 @@ impl ApiKeys {
                 ));
             }
         }
-        if raw.keys.is_empty() {
+        let keys = section.objects("keys", KEY_FIELDS)?.unwrap_or_default();
+        if keys.is_empty() {
             return Err(ConfigError::invalid(
                 "api_key.keys",
                 "empty: at least one key is required",
             ));
         }
-        let mut digests: Vec<Sha256Digest> = Vec::with_capacity(raw.keys.len());
-        let mut clients = Vec::with_capacity(raw.keys.len());
-        for (i, entry) in raw.keys.into_iter().enumerate() {
-            let field = |name: &str| format!("api_key.keys[{i}].{name}");
+        let mut digests: Vec<Sha256Digest> = Vec::with_capacity(keys.len());
+        let mut clients = Vec::with_capacity(keys.len());
+        for entry in &keys {
+            let field = |name: &str| entry.field(name);
+            let client = entry.required_string("client")?;
+            let key = entry.required_string("key")?;
             // Messages describe the key, never quote it.
-            if entry.key.is_empty() {
+            if key.is_empty() {
                 return Err(ConfigError::invalid(field("key"), "empty"));
             }
-            if !is_clean(&entry.key) {
+            if !is_clean(&key) {
                 return Err(ConfigError::invalid(
                     field("key"),
                     "contains whitespace at either end or a control character",
                 ));
             }
-            if entry.client.is_empty() || !is_clean(&entry.client) {
+            if client.is_empty() || !is_clean(&client) {
                 return Err(ConfigError::invalid(
                     field("client"),
                     format!(
                         "`{}` must be non-empty, without control characters or surrounding whitespace",
-                        entry.client.escape_debug()
+                        crate::reader::printable(&client)
                     ),
                 ));
             }
-            let digest = sha256(&[entry.key.as_bytes()]);
+            let digest = sha256(&[key.as_bytes()]);
             if let Some(j) = digests.iter().position(|d| *d == digest) {
                 return Err(ConfigError::invalid(
                     field("key"),
@@ -96,11 +89,11 @@ impl ApiKeys {
                 ));
             }
             digests.push(digest);
-            clients.push(entry.client);
+            clients.push(client);
         }
         Ok(ApiKeys {
             header,
-            query_param: raw.query_param,
+            query_param,
             digests,
             clients,
         })
@@ -133,19 +126,24 @@ fn is_clean(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn raw(json: &str) -> RawApiKey {
-        serde_json::from_str(json).unwrap()
+    /// Reads `json` as the `api_key` section of a configuration.
+    fn keys(json: &str) -> Result<ApiKeys, ConfigError> {
+        let doc: serde_json::Value =
+            serde_json::from_str(&format!(r#"{{"api_key":{json}}}"#)).unwrap();
+        let root = Obj::root(&doc, &["api_key"]).unwrap();
+        let section = root.object("api_key", FIELDS)?.unwrap();
+        ApiKeys::new(&section)
     }
 
     fn err(json: &str) -> String {
-        ApiKeys::new(raw(json)).err().unwrap().to_string()
+        keys(json).err().unwrap().to_string()
     }
 
     #[test]
     fn looks_up_clients_by_key() {
-        let k = ApiKeys::new(raw(
+        let k = keys(
             r#"{"keys":[{"client":"ci","key":"k-one"},{"client":"web","key":"k-two"},{"client":"ci","key":"k-rotated"}]}"#,
-        ))
+        )
         .unwrap();
         assert_eq!(k.header(), Some("x-api-key"));
         assert_eq!(k.query_param(), None);
@@ -159,13 +157,10 @@ mod tests {
 
     #[test]
     fn header_default_only_without_query_param() {
-        let keys = r#""keys":[{"client":"c","key":"k"}]"#;
-        let k = ApiKeys::new(raw(&format!(r#"{{"query_param":"api_key",{keys}}}"#))).unwrap();
+        let list = r#""keys":[{"client":"c","key":"k"}]"#;
+        let k = keys(&format!(r#"{{"query_param":"api_key",{list}}}"#)).unwrap();
         assert_eq!((k.header(), k.query_param()), (None, Some("api_key")));
-        let k = ApiKeys::new(raw(&format!(
-            r#"{{"header":"x-key","query_param":"k",{keys}}}"#
-        )))
-        .unwrap();
+        let k = keys(&format!(r#"{{"header":"x-key","query_param":"k",{list}}}"#)).unwrap();
         assert_eq!((k.header(), k.query_param()), (Some("x-key"), Some("k")));
     }
 

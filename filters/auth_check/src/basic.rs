@@ -5,13 +5,13 @@
 //! - `{SSHA256}<base64(SHA-256(password || salt) || salt)>`: salted SHA-256, the OpenLDAP
 //!   `pw-sha2` layout (32 digest bytes followed by at least 4 salt bytes).
 
+use crate::reader::Obj;
 use crate::secret::{digest_eq, find_digest, sha1, sha256, Sha1Digest, Sha256Digest};
 use base64::alphabet::STANDARD;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use filter_common::config::ConfigError;
-use serde::Deserialize;
 use subtle::Choice;
 
 pub const DEFAULT_REALM: &str = "restricted";
@@ -23,13 +23,9 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawBasic {
-    pub realm: Option<String>,
-    /// htpasswd lines: `user:{SHA}...` or `user:{SSHA256}...`.
-    pub users: Vec<String>,
-}
+/// Fields of the `basic` section. `users` holds htpasswd lines: `user:{SHA}...` or
+/// `user:{SSHA256}...`.
+pub const FIELDS: &[&str] = &["realm", "users"];
 
 enum PasswordHash {
     Sha1(Sha1Digest),
@@ -93,31 +89,34 @@ impl std::fmt::Debug for BasicUsers {
 }
 
 impl BasicUsers {
-    pub fn new(raw: RawBasic) -> Result<Self, ConfigError> {
-        let realm = raw.realm.unwrap_or_else(|| DEFAULT_REALM.to_string());
+    pub fn new(section: &Obj) -> Result<Self, ConfigError> {
+        let realm = section
+            .string("realm")?
+            .unwrap_or_else(|| DEFAULT_REALM.to_string());
         if realm.is_empty()
             || realm
                 .chars()
                 .any(|c| c == '"' || c == '\\' || c.is_control())
         {
             return Err(ConfigError::invalid(
-                "basic.realm",
+                section.field("realm"),
                 format!(
                     "`{}` must be non-empty, without `\"`, `\\` or control characters",
-                    realm.escape_debug()
+                    crate::reader::printable(&realm)
                 ),
             ));
         }
-        if raw.users.is_empty() {
+        let users = section.strings("users")?.unwrap_or_default();
+        if users.is_empty() {
             return Err(ConfigError::invalid(
-                "basic.users",
+                section.field("users"),
                 "empty: at least one user is required",
             ));
         }
-        let mut names: Vec<String> = Vec::with_capacity(raw.users.len());
-        let mut hashes = Vec::with_capacity(raw.users.len());
-        for (i, line) in raw.users.iter().enumerate() {
-            let field = format!("basic.users[{i}]");
+        let mut names: Vec<String> = Vec::with_capacity(users.len());
+        let mut hashes = Vec::with_capacity(users.len());
+        for (i, line) in users.iter().enumerate() {
+            let field = format!("{}[{i}]", section.field("users"));
             let Some((name, hash)) = line.split_once(':') else {
                 return Err(ConfigError::invalid(
                     field,
@@ -133,7 +132,10 @@ impl BasicUsers {
             if let Some(j) = names.iter().position(|n| n == name) {
                 return Err(ConfigError::invalid(
                     field,
-                    format!("user `{name}` is already defined by `basic.users[{j}]`"),
+                    format!(
+                        "user `{name}` is already defined by `{}[{j}]`",
+                        section.field("users")
+                    ),
                 ));
             }
             let hash = PasswordHash::parse(hash)
@@ -216,12 +218,20 @@ mod tests {
         format!("{{SSHA256}}{}", BASE64.encode(bytes))
     }
 
+    /// Reads a `basic` section built from `realm` and user lines.
+    fn section(realm: Option<&str>, lines: &[&str]) -> Result<BasicUsers, String> {
+        let mut basic = serde_json::json!({ "users": lines });
+        if let Some(realm) = realm {
+            basic["realm"] = realm.into();
+        }
+        let doc = serde_json::json!({ "basic": basic });
+        let root = Obj::root(&doc, &["basic"]).unwrap();
+        let section = root.object("basic", FIELDS).unwrap().unwrap();
+        BasicUsers::new(&section).map_err(|e| e.to_string())
+    }
+
     fn users(lines: &[&str]) -> Result<BasicUsers, String> {
-        BasicUsers::new(RawBasic {
-            realm: None,
-            users: lines.iter().map(|s| s.to_string()).collect(),
-        })
-        .map_err(|e| e.to_string())
+        section(None, lines)
     }
 
     #[test]
@@ -286,25 +296,13 @@ mod tests {
 
     #[test]
     fn realm_is_validated() {
-        let err = |realm: &str| {
-            BasicUsers::new(RawBasic {
-                realm: Some(realm.into()),
-                users: vec![ALICE_SHA.into()],
-            })
-            .err()
-            .unwrap()
-            .to_string()
-        };
+        let err = |realm: &str| section(Some(realm), &[ALICE_SHA]).unwrap_err();
         assert_eq!(
             err("a\"b"),
-            "field `basic.realm`: `a\\\"b` must be non-empty, without `\"`, `\\` or control characters"
+            "field `basic.realm`: `a\"b` must be non-empty, without `\"`, `\\` or control characters"
         );
         assert!(err("").starts_with("field `basic.realm`"));
-        let u = BasicUsers::new(RawBasic {
-            realm: Some("api".into()),
-            users: vec![ALICE_SHA.into()],
-        })
-        .unwrap();
+        let u = section(Some("api"), &[ALICE_SHA]).unwrap();
         assert_eq!(u.challenge(), "Basic realm=\"api\"");
     }
 

@@ -11,10 +11,11 @@ mod config;
 mod http;
 mod metrics;
 mod paths;
+mod reader;
 mod remote;
 mod secret;
 
-use config::{RawConfig, Settings};
+use config::Settings;
 use filter_common::Plugin;
 use std::rc::Rc;
 
@@ -25,11 +26,12 @@ pub struct AuthCheck {
 }
 
 impl Plugin for AuthCheck {
-    type Config = RawConfig;
+    /// Read by hand from the JSON document (see `reader`): smaller than derived parsers.
+    type Config = serde_json::Value;
     type Http = http::AuthRequest;
 
-    fn configure(config: RawConfig) -> Result<Self, String> {
-        let settings = Settings::from_raw(config).map_err(|e| e.to_string())?;
+    fn configure(config: serde_json::Value) -> Result<Self, String> {
+        let settings = Settings::from_json(&config).map_err(|e| e.to_string())?;
         Ok(AuthCheck {
             settings,
             metrics: metrics::Metrics::define(),

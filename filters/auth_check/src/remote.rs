@@ -4,9 +4,9 @@
 //! forwarded. Pseudo-headers cannot be forwarded as such (the callout has its own), so they
 //! travel as the `x-forwarded-*` headers forward-auth services know (Traefik's names).
 
+use crate::reader::Obj;
 use filter_common::config::ConfigError;
 use filter_common::headers;
-use serde::Deserialize;
 use std::time::Duration;
 
 pub const DEFAULT_TIMEOUT_MS: i64 = 1000;
@@ -20,18 +20,17 @@ const PSEUDO_FORWARDS: &[(&str, &str)] = &[
     (":scheme", "x-forwarded-proto"),
 ];
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawRemote {
-    pub cluster: Option<String>,
-    pub path: Option<String>,
-    pub authority: Option<String>,
-    pub timeout_ms: Option<i64>,
-    pub forward_headers: Option<Vec<String>>,
-    pub upstream_headers: Vec<String>,
-    pub identity_from: Option<String>,
-    pub failure_mode_allow: bool,
-}
+/// Fields of the `remote` section.
+pub const FIELDS: &[&str] = &[
+    "cluster",
+    "path",
+    "authority",
+    "timeout_ms",
+    "forward_headers",
+    "upstream_headers",
+    "identity_from",
+    "failure_mode_allow",
+];
 
 /// One request header sent to the auth service: `(request header, callout header)`.
 struct Forward {
@@ -62,58 +61,59 @@ pub enum Outcome {
 }
 
 impl Remote {
-    pub fn new(raw: RawRemote) -> Result<Self, ConfigError> {
-        let cluster = raw
-            .cluster
-            .ok_or_else(|| ConfigError::invalid("remote.cluster", "required"))?;
+    pub fn new(section: &Obj) -> Result<Self, ConfigError> {
+        let cluster = section.required_string("cluster")?;
         if !is_token(&cluster) {
             return Err(ConfigError::invalid(
-                "remote.cluster",
+                section.field("cluster"),
                 format!(
                     "`{}` is not a cluster name (empty, or contains whitespace or control characters)",
-                    cluster.escape_debug()
+                    crate::reader::printable(&cluster)
                 ),
             ));
         }
-        let path = raw
-            .path
-            .ok_or_else(|| ConfigError::invalid("remote.path", "required"))?;
+        let path = section.required_string("path")?;
         if !path.starts_with('/') || !is_token(&path) || path.contains('#') {
             return Err(ConfigError::invalid(
-                "remote.path",
+                section.field("path"),
                 format!(
                     "`{}` must start with `/` and contain no whitespace, control characters or `#`",
-                    path.escape_debug()
+                    crate::reader::printable(&path)
                 ),
             ));
         }
-        let authority = raw.authority.unwrap_or_else(|| cluster.clone());
+        let authority = section
+            .string("authority")?
+            .unwrap_or_else(|| cluster.clone());
         if !is_token(&authority) || authority.contains('/') {
             return Err(ConfigError::invalid(
-                "remote.authority",
-                format!("`{}` is not a host name", authority.escape_debug()),
+                section.field("authority"),
+                format!(
+                    "`{}` is not a host name",
+                    crate::reader::printable(&authority)
+                ),
             ));
         }
-        let timeout_ms = raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+        let timeout_ms = section.integer("timeout_ms")?.unwrap_or(DEFAULT_TIMEOUT_MS);
         if timeout_ms <= 0 {
             return Err(ConfigError::invalid(
-                "remote.timeout_ms",
+                section.field("timeout_ms"),
                 format!("must be greater than 0, got {timeout_ms}"),
             ));
         }
         let timeout_ms = u32::try_from(timeout_ms).map_err(|_| {
             ConfigError::invalid(
-                "remote.timeout_ms",
+                section.field("timeout_ms"),
                 format!("must be at most {}, got {timeout_ms}", u32::MAX),
             )
         })?;
 
-        let forward_names = raw
-            .forward_headers
+        let forward_names = section
+            .strings("forward_headers")?
             .unwrap_or_else(|| DEFAULT_FORWARD.iter().map(|s| s.to_string()).collect());
         let mut forward = Vec::with_capacity(forward_names.len());
         for (i, name) in forward_names.into_iter().enumerate() {
-            let field = format!("remote.forward_headers[{i}]");
+            let field = format!("{}[{i}]", section.field("forward_headers"));
             headers::validate_name(&name).map_err(|e| ConfigError::invalid(&field, e))?;
             let to = if headers::is_pseudo(&name) {
                 match PSEUDO_FORWARDS.iter().find(|(p, _)| *p == name) {
@@ -140,9 +140,10 @@ impl Remote {
             forward.push(Forward { from: name, to });
         }
 
-        let mut upstream_headers: Vec<String> = Vec::with_capacity(raw.upstream_headers.len());
-        for (i, name) in raw.upstream_headers.into_iter().enumerate() {
-            let field = format!("remote.upstream_headers[{i}]");
+        let names = section.strings("upstream_headers")?.unwrap_or_default();
+        let mut upstream_headers: Vec<String> = Vec::with_capacity(names.len());
+        for (i, name) in names.into_iter().enumerate() {
+            let field = format!("{}[{i}]", section.field("upstream_headers"));
             validate_plain_name(&field, &name)?;
             if upstream_headers.contains(&name) {
                 return Err(ConfigError::invalid(
@@ -152,9 +153,11 @@ impl Remote {
             }
             upstream_headers.push(name);
         }
-        if let Some(name) = &raw.identity_from {
-            validate_plain_name("remote.identity_from", name)?;
+        let identity_from = section.string("identity_from")?;
+        if let Some(name) = &identity_from {
+            validate_plain_name(&section.field("identity_from"), name)?;
         }
+        let failure_mode_allow = section.boolean("failure_mode_allow")?.unwrap_or(false);
 
         Ok(Remote {
             cluster,
@@ -163,8 +166,8 @@ impl Remote {
             timeout: Duration::from_millis(u64::from(timeout_ms)),
             forward,
             upstream_headers,
-            identity_from: raw.identity_from,
-            failure_mode_allow: raw.failure_mode_allow,
+            identity_from,
+            failure_mode_allow,
         })
     }
 
@@ -261,9 +264,16 @@ fn is_token(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Reads `json` as the `remote` section of a configuration.
     fn remote(json: &str) -> Result<Remote, String> {
-        let raw: RawRemote = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        Remote::new(raw).map_err(|e| e.to_string())
+        let doc: serde_json::Value =
+            serde_json::from_str(&format!(r#"{{"remote":{json}}}"#)).unwrap();
+        let root = Obj::root(&doc, &["remote"]).unwrap();
+        let section = root
+            .object("remote", FIELDS)
+            .map_err(|e| e.to_string())?
+            .unwrap();
+        Remote::new(&section).map_err(|e| e.to_string())
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {

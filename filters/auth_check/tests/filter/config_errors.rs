@@ -50,17 +50,29 @@ fn document_and_mode_errors() {
     );
     check("[1]", "the configuration must be a JSON object");
     check_prefix("{", "EOF while parsing");
-    check_prefix(
+    check(
         r#"{"mode":"oauth"}"#,
-        "field `mode`: unknown variant `oauth`, expected one of `api_key`, `basic`, `remote`",
+        "field `mode`: unknown mode `oauth`, expected one of `api_key`, `basic`, `remote`",
     );
-    check_prefix(
+    check(
+        r#"{"mode":["api_key"]}"#,
+        "field `mode`: expected a string, got an array",
+    );
+    check(
         r#"{"mode":"api_key","modes":1}"#,
-        "field `modes`: unknown field `modes`",
+        "field `modes`: unknown field `modes`, expected one of `mode`, `exempt_paths`, `identity_header`, `strip_credentials`, `api_key`, `basic`, `remote`",
     );
-    check_prefix(
+    check(
         &format!(r#"{{"mode":"api_key","strip_credentials":"yes",{KEYS}}}"#),
-        "field `strip_credentials`: invalid type: string \"yes\", expected a boolean",
+        "field `strip_credentials`: expected a boolean, got a string",
+    );
+    check(
+        &format!(r#"{{"mode":"api_key","exempt_paths":"/healthz",{KEYS}}}"#),
+        "field `exempt_paths`: expected an array, got a string",
+    );
+    check(
+        r#"{"mode":"api_key","api_key":[]}"#,
+        "field `api_key`: expected an object, got an array",
     );
     check(
         "{\"mode\":\"api_key\"}",
@@ -145,13 +157,25 @@ fn api_key_errors() {
         &with(r#"{"keys":[{"client":"","key":"k"}]}"#),
         "field `api_key.keys[0].client`: `` must be non-empty, without control characters or surrounding whitespace",
     );
-    check_prefix(
+    check(
         &with(r#"{"keys":[{"client":"a"}]}"#),
-        "field `api_key.keys[0]`: missing field `key`",
+        "field `api_key.keys[0].key`: required",
     );
-    check_prefix(
+    check(
+        &with(r#"{"keys":[{"key":"k"}]}"#),
+        "field `api_key.keys[0].client`: required",
+    );
+    check(
+        &with(r#"{"keys":[{"client":"a","key":12345}]}"#),
+        "field `api_key.keys[0].key`: expected a string, got a number",
+    );
+    check(
+        &with(r#"{"keys":["k"]}"#),
+        "field `api_key.keys[0]`: expected an object, got a string",
+    );
+    check(
         &with(r#"{"keys":[{"client":"a","key":"k","note":1}]}"#),
-        "field `api_key.keys[0].note`: unknown field `note`",
+        "field `api_key.keys[0].note`: unknown field `note`, expected one of `client`, `key`",
     );
     check(
         &with(r#"{"header":"x key","keys":[{"client":"a","key":"k"}]}"#),
@@ -200,7 +224,7 @@ fn basic_errors() {
     );
     check(
         &with(&format!(r#"{{"realm":"a\"b","users":["{ALICE}"]}}"#)),
-        "field `basic.realm`: `a\\\"b` must be non-empty, without `\"`, `\\` or control characters",
+        "field `basic.realm`: `a\"b` must be non-empty, without `\"`, `\\` or control characters",
     );
 }
 
@@ -243,9 +267,13 @@ fn remote_errors() {
         &remote(r#""cluster":"c","path":"/p","timeout_ms":9999999999"#),
         "field `remote.timeout_ms`: must be at most 4294967295, got 9999999999",
     );
-    check_prefix(
+    check(
         &remote(r#""cluster":"c","path":"/p","timeout_ms":1.5"#),
-        "field `remote.timeout_ms`: invalid type: floating point `1.5`, expected i64",
+        "field `remote.timeout_ms`: expected an integer (milliseconds)",
+    );
+    check(
+        &remote(r#""cluster":"c","path":"/p","timeout_ms":"1s""#),
+        "field `remote.timeout_ms`: expected an integer, got a string",
     );
     check(
         &remote(r#""cluster":"c","path":"/p","forward_headers":[":status"]"#),
@@ -273,7 +301,11 @@ fn remote_errors() {
     );
     check_prefix(
         &remote(r#""cluster":"c","path":"/p","failure_mode":"allow""#),
-        "field `remote.failure_mode`: unknown field `failure_mode`",
+        "field `remote.failure_mode`: unknown field `failure_mode`, expected one of `cluster`",
+    );
+    check(
+        &remote(r#""cluster":"c","path":"/p","failure_mode_allow":"true""#),
+        "field `remote.failure_mode_allow`: expected a boolean, got a string",
     );
 }
 

@@ -1,0 +1,298 @@
+//! Reads the configuration from a parsed JSON document by hand.
+//!
+//! One generic `serde_json::Value` parse plus these helpers costs far less module size than
+//! a derived `Deserialize` per config struct, and errors still name the field. Unknown fields
+//! are rejected; `null` means absent, as with serde's `Option`.
+
+use filter_common::config::ConfigError;
+use serde_json::{Map, Value};
+
+/// A JSON object of the configuration, with its dotted path for error messages.
+pub struct Obj<'a> {
+    /// `None` for the empty document.
+    map: Option<&'a Map<String, Value>>,
+    path: String,
+}
+
+impl<'a> Obj<'a> {
+    /// The document itself; `null` (an empty configuration) reads as `{}`.
+    pub fn root(doc: &'a Value, allowed: &[&str]) -> Result<Self, ConfigError> {
+        match doc {
+            Value::Null => Ok(Obj {
+                map: None,
+                path: String::new(),
+            }),
+            v => Obj::at(v, String::new(), allowed),
+        }
+    }
+
+    fn at(value: &'a Value, path: String, allowed: &[&str]) -> Result<Self, ConfigError> {
+        let Value::Object(map) = value else {
+            return Err(ConfigError::invalid(
+                path,
+                format!("expected an object, got {}", kind(value)),
+            ));
+        };
+        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+            return Err(ConfigError::invalid(
+                join(&path, unknown),
+                format!(
+                    "unknown field `{unknown}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            ));
+        }
+        Ok(Obj {
+            map: Some(map),
+            path,
+        })
+    }
+
+    /// The dotted path of `key` in this object.
+    pub fn field(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.and_then(|m| m.get(key)).filter(|v| !v.is_null())
+    }
+
+    /// True when `key` is present and not `null`.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn wrong(&self, key: &str, expected: &str, got: &Value) -> ConfigError {
+        ConfigError::invalid(
+            self.field(key),
+            format!("expected {expected}, got {}", kind(got)),
+        )
+    }
+
+    pub fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(self.wrong(key, "a string", v)),
+        }
+    }
+
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.wrong(key, "a boolean", v)),
+        }
+    }
+
+    pub fn integer(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                ConfigError::invalid(self.field(key), "expected an integer (milliseconds)")
+            }),
+            Some(v) => Err(self.wrong(key, "an integer", v)),
+        }
+    }
+
+    /// An array of strings.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(items) = self.array(key)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                v => Err(ConfigError::invalid(
+                    format!("{}[{i}]", self.field(key)),
+                    format!("expected a string, got {}", kind(v)),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    pub fn object(&self, key: &str, allowed: &[&str]) -> Result<Option<Obj<'a>>, ConfigError> {
+        self.get(key)
+            .map(|v| Obj::at(v, self.field(key), allowed))
+            .transpose()
+    }
+
+    /// An array of objects.
+    pub fn objects(
+        &self,
+        key: &str,
+        allowed: &[&str],
+    ) -> Result<Option<Vec<Obj<'a>>>, ConfigError> {
+        let Some(items) = self.array(key)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| Obj::at(item, format!("{}[{i}]", self.field(key)), allowed))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(v) => Err(self.wrong(key, "an array", v)),
+        }
+    }
+
+    /// A string that must be present.
+    pub fn required_string(&self, key: &str) -> Result<String, ConfigError> {
+        self.string(key)?
+            .ok_or_else(|| ConfigError::invalid(self.field(key), "required"))
+    }
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`), for quoting config values in
+/// one-line error messages.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// What a value is, for "expected X, got Y" (never the value itself: it may be a secret).
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_typed_fields() {
+        let doc = json!({"s": "x", "b": true, "i": -3, "l": ["a", "b"], "o": {"k": 1}, "n": null,
+                         "os": [{"k": 1}, {"k": 2}]});
+        let o = Obj::root(&doc, &["s", "b", "i", "l", "o", "n", "os"]).unwrap();
+        assert_eq!(o.string("s").unwrap().as_deref(), Some("x"));
+        assert_eq!(o.boolean("b").unwrap(), Some(true));
+        assert_eq!(o.integer("i").unwrap(), Some(-3));
+        assert_eq!(o.strings("l").unwrap(), Some(vec!["a".into(), "b".into()]));
+        let inner = o.object("o", &["k"]).unwrap().unwrap();
+        assert_eq!(inner.integer("k").unwrap(), Some(1));
+        assert_eq!(inner.field("k"), "o.k");
+        assert_eq!(
+            o.objects("os", &["k"]).unwrap().unwrap()[1].field("k"),
+            "os[1].k"
+        );
+        // null and absent are the same.
+        assert_eq!(o.string("n").unwrap(), None);
+        assert_eq!(o.string("missing").unwrap(), None);
+        assert_eq!(
+            o.required_string("n").unwrap_err().to_string(),
+            "field `n`: required"
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_field_not_the_value() {
+        let doc = json!({"s": 5, "b": "yes", "i": 1.5, "l": ["a", 2], "o": [], "os": [{}, "x"], "j": "secret"});
+        let o = Obj::root(&doc, &["s", "b", "i", "l", "o", "os", "j"]).unwrap();
+        let e = |r: Result<(), ConfigError>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(o.string("s").map(drop)),
+            "field `s`: expected a string, got a number"
+        );
+        assert_eq!(
+            e(o.boolean("b").map(drop)),
+            "field `b`: expected a boolean, got a string"
+        );
+        assert_eq!(
+            e(o.integer("i").map(drop)),
+            "field `i`: expected an integer (milliseconds)"
+        );
+        assert_eq!(
+            e(o.integer("j").map(drop)),
+            "field `j`: expected an integer, got a string"
+        );
+        assert_eq!(
+            e(o.strings("l").map(drop)),
+            "field `l[1]`: expected a string, got a number"
+        );
+        assert_eq!(
+            e(o.object("o", &[]).map(drop)),
+            "field `o`: expected an object, got an array"
+        );
+        assert_eq!(
+            e(o.objects("os", &[]).map(drop)),
+            "field `os[1]`: expected an object, got a string"
+        );
+        assert_eq!(
+            e(o.strings("s").map(drop)),
+            "field `s`: expected an array, got a number"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let doc = json!({"mode": "x", "modes": 1});
+        let err = Obj::root(&doc, &["mode", "exempt_paths"]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "field `modes`: unknown field `modes`, expected one of `mode`, `exempt_paths`"
+        );
+        let doc = json!({"a": {"b": {"c": 1}}});
+        let a = Obj::root(&doc, &["a"])
+            .unwrap()
+            .object("a", &["b"])
+            .unwrap()
+            .unwrap();
+        let err = a.object("b", &["d"]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "field `a.b.c`: unknown field `c`, expected one of `d`"
+        );
+    }
+
+    #[test]
+    fn printable_escapes_control_characters() {
+        assert_eq!(
+            printable("a\nb\tc\rd\u{1b}e\"f"),
+            "a\\nb\\tc\\rd\\u{1b}e\"f"
+        );
+        assert_eq!(printable("plain"), "plain");
+    }
+
+    #[test]
+    fn empty_document_is_an_empty_object() {
+        let o = Obj::root(&Value::Null, &["mode"]).unwrap();
+        assert_eq!(o.string("mode").unwrap(), None);
+        let err = Obj::root(&json!([1]), &["mode"]).err().unwrap();
+        assert_eq!(err.to_string(), "expected an object, got an array");
+    }
+}
