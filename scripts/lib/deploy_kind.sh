@@ -253,8 +253,9 @@ kind_push() {
 }
 
 deploy_kind() {
-  local filter=$1 method=${METHOD:-wasmplugin} wasm pinned digest url
+  local filter=$1 method=${METHOD:-wasmplugin} wasm pinned digest url resource
   mesh_load_filter "$filter" # bad facts fail before anything runs
+  resource=$(mesh_resource_name "$filter")
   wasm="$DIST_DIR/$filter.wasm"
   exec 3>&1
   [ "${DRY_RUN:-0}" = 1 ] && dry '# scripts/deploy.sh --target kind --method %s %s (dry run: nothing is run)\n' "$method" "$filter"
@@ -275,6 +276,9 @@ deploy_kind() {
     step "sample workloads"
     render_workloads "$filter" wasmplugin | kind_apply
     kind_wait_workloads
+    # Switching methods: the EnvoyFilter copy must go (the pods no longer mount its module).
+    kind_run kubectl --context "$KUBE_CONTEXT" -n "$DEMO_NAMESPACE" delete \
+      "envoyfilter.networking.istio.io/$resource" "configmap/wasm-$resource" --ignore-not-found
     step "push $filter"
     pinned=$(kind_push "$filter" "$wasm" | tail -1)
     [[ $pinned == *@sha256:* ]] || die 1 "push.sh printed '$pinned', not a digest-pinned reference"
@@ -298,6 +302,8 @@ deploy_kind() {
     fi
     render_workloads "$filter" envoyfilter "$module_sha" | kind_apply
     kind_wait_workloads
+    # Switching methods: one copy of the filter, not two.
+    kind_run kubectl --context "$KUBE_CONTEXT" -n "$DEMO_NAMESPACE" delete wasmplugin.extensions.istio.io "$resource" --ignore-not-found
     render_envoyfilter "$filter" | kind_apply
   fi
   kind_wait_loaded "$filter" "$method"

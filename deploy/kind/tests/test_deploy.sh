@@ -57,6 +57,7 @@ TAIL="$K apply -f -
 $K $N rollout status deployment/echo --timeout=5s
 $K $N rollout status deployment/client --timeout=5s
 $K $N wait --for=condition=Available deployment --all --timeout=5s
+$K $N delete envoyfilter.networking.istio.io/http-headers configmap/wasm-http-headers --ignore-not-found
 $K apply -f -
 $K $N exec deploy/echo -c istio-proxy -- pilot-agent request GET config_dump\\?resource=ecds_filters
 $K $N exec deploy/client -c client -- curl -sS -i --max-time 10 http://echo:8080/headers"
@@ -126,6 +127,7 @@ $K apply -f -
 $K $N rollout status deployment/echo --timeout=5s
 $K $N rollout status deployment/client --timeout=5s
 $K $N wait --for=condition=Available deployment --all --timeout=5s
+$K $N delete wasmplugin.extensions.istio.io http-headers --ignore-not-found
 $K apply -f -
 $K $N exec deploy/echo -c istio-proxy -- pilot-agent request GET config_dump
 $K $N exec deploy/client -c client -- curl -sS -i --max-time 10 http://echo:8080/headers" "$log"
