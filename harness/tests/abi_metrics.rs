@@ -27,7 +27,12 @@ fn counters_gauges_and_histograms_behave_like_envoy_stats() {
         {"call": "proxy_increment_metric", "metric": 99999, "offset": 1}
     ]}}));
     let got = calls(&p);
-    assert!(got[..3].iter().all(|l| l.starts_with("call proxy_define_metric -> status 0 metric ")), "{got:?}");
+    assert!(
+        got[..3]
+            .iter()
+            .all(|l| l.starts_with("call proxy_define_metric -> status 0 metric ")),
+        "{got:?}"
+    );
     assert_eq!(
         got[3..],
         [
@@ -52,7 +57,8 @@ fn counters_gauges_and_histograms_behave_like_envoy_stats() {
     assert_eq!(p.metric("probe.requests"), Some(13));
     assert_eq!(p.metric("probe.active"), Some(3));
     assert_eq!(p.histogram("probe.latency"), Some(vec![42]));
-    let mut kinds: Vec<(String, MetricKind)> = p.metrics().into_iter().map(|(n, k, _)| (n, k)).collect();
+    let mut kinds: Vec<(String, MetricKind)> =
+        p.metrics().into_iter().map(|(n, k, _)| (n, k)).collect();
     kinds.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         kinds,
@@ -71,7 +77,10 @@ fn a_gauge_decremented_below_zero_wraps_like_envoy() {
         {"call": "proxy_increment_metric", "metric": "$g", "offset": -1},
         {"call": "proxy_get_metric", "metric": "$g"}
     ]}}));
-    assert_eq!(calls(&p)[2], "call proxy_get_metric -> status 0 value 18446744073709551615");
+    assert_eq!(
+        calls(&p)[2],
+        "call proxy_get_metric -> status 0 value 18446744073709551615"
+    );
 }
 
 #[test]
@@ -96,8 +105,16 @@ fn counters_are_shared_by_the_vms_of_one_host() {
         {"call": "proxy_increment_metric", "metric": "$c", "offset": 1},
         {"call": "proxy_get_metric", "metric": "$c"}
     ]}});
-    let a = host.plugin("abi-probe").config_json(program.clone()).start().unwrap();
-    let b = host.plugin("abi-probe").config_json(program).start().unwrap();
+    let a = host
+        .plugin("abi-probe")
+        .config_json(program.clone())
+        .start()
+        .unwrap();
+    let b = host
+        .plugin("abi-probe")
+        .config_json(program)
+        .start()
+        .unwrap();
     assert_eq!(calls(&a)[2], "call proxy_get_metric -> status 0 value 1");
     assert_eq!(calls(&b)[2], "call proxy_get_metric -> status 0 value 2");
 }

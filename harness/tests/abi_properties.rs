@@ -47,16 +47,26 @@ fn plugin_and_node_properties() {
 #[test]
 fn legacy_hosts_have_node_but_no_xds() {
     let program = json!({"on": {"configure": [get(&["node", "id"]), get(&["xds", "node", "id"])]}});
-    let legacy = probe(program.clone()).node_id("n1").legacy_properties_only(true).start().unwrap();
+    let legacy = probe(program.clone())
+        .node_id("n1")
+        .legacy_properties_only(true)
+        .start()
+        .unwrap();
     assert_eq!(
         calls(&legacy),
-        ["call proxy_get_property -> status 0 value \"n1\"", "call proxy_get_property -> status 1"]
+        [
+            "call proxy_get_property -> status 0 value \"n1\"",
+            "call proxy_get_property -> status 1"
+        ]
     );
     // By default the harness is Envoy 1.40, which answers only the xds.* form.
     let current = probe(program).node_id("n1").start().unwrap();
     assert_eq!(
         calls(&current),
-        ["call proxy_get_property -> status 1", "call proxy_get_property -> status 0 value \"n1\""]
+        [
+            "call proxy_get_property -> status 1",
+            "call proxy_get_property -> status 0 value \"n1\""
+        ]
     );
 }
 
@@ -72,7 +82,9 @@ fn request_and_response_properties_follow_the_stream() {
         "log": [get(&["response", "code"])]
     }}));
     p.send(
-        Request::get("/p?q=1").header("x-foo", "a").header("x-foo", "b"),
+        Request::get("/p?q=1")
+            .header("x-foo", "a")
+            .header("x-foo", "b"),
         Response::status(200),
     )
     .unwrap();
@@ -147,7 +159,13 @@ fn a_foreign_callback_delivers_its_arguments_in_the_call_data_buffer() {
     ]}}));
     p.on_foreign_function(7, "args").unwrap();
     assert_eq!(
-        after(&p, "callback proxy_on_foreign_function ctx=1 function=7 size=4"),
-        ["call proxy_get_buffer_bytes -> status 0 bytes \"args\"", "call proxy_get_buffer_status -> status 0 size 4 flags 0"]
+        after(
+            &p,
+            "callback proxy_on_foreign_function ctx=1 function=7 size=4"
+        ),
+        [
+            "call proxy_get_buffer_bytes -> status 0 bytes \"args\"",
+            "call proxy_get_buffer_status -> status 0 size 4 flags 0"
+        ]
     );
 }

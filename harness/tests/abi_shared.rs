@@ -47,10 +47,15 @@ fn shared_data_is_shared_by_the_vms_of_one_host() {
         .config_json(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}}))
         .start()
         .unwrap();
-    assert_eq!(calls(&b), ["call proxy_get_shared_data -> status 0 value \"from-a\" cas 1"]);
+    assert_eq!(
+        calls(&b),
+        ["call proxy_get_shared_data -> status 0 value \"from-a\" cas 1"]
+    );
     assert_eq!(host.shared_data("k"), Some((b"from-a".to_vec(), 1)));
     // A VM of another host does not see it.
-    let c = probe(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}})).start().unwrap();
+    let c = probe(json!({"on": {"configure": [{"call": "proxy_get_shared_data", "key": "k"}]}}))
+        .start()
+        .unwrap();
     assert_eq!(calls(&c), ["call proxy_get_shared_data -> status 1"]);
 }
 
@@ -71,7 +76,9 @@ fn queue_registration_resolution_and_errors() {
     .start()
     .unwrap();
     let got = calls(&p);
-    let id = got[0].strip_prefix("call proxy_register_shared_queue -> status 0 queue ").unwrap();
+    let id = got[0]
+        .strip_prefix("call proxy_register_shared_queue -> status 0 queue ")
+        .unwrap();
     assert_eq!(
         got[1..],
         [
@@ -113,8 +120,14 @@ fn a_queue_carries_items_between_two_vms_and_wakes_its_owner() {
         ]}}))
         .start()
         .unwrap();
-    assert_eq!(calls(&sender)[1], "call proxy_enqueue_shared_queue -> status 0");
-    assert_eq!(host.queue_items("collector", "events"), [b"event-1".to_vec()]);
+    assert_eq!(
+        calls(&sender)[1],
+        "call proxy_enqueue_shared_queue -> status 0"
+    );
+    assert_eq!(
+        host.queue_items("collector", "events"),
+        [b"event-1".to_vec()]
+    );
     owner.deliver_queue_ready().unwrap();
     let id = calls(&owner)[0].rsplit(' ').next().unwrap().to_string();
     assert_eq!(

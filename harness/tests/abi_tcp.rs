@@ -21,7 +21,10 @@ fn data_flows_both_ways_and_can_be_edited() {
     }}));
     let mut c = p.tcp_stream();
     assert_eq!(c.new_connection().unwrap(), Action::Continue);
-    assert_eq!(c.downstream_data(b"hello", false).unwrap(), Action::Continue);
+    assert_eq!(
+        c.downstream_data(b"hello", false).unwrap(),
+        Action::Continue
+    );
     assert_eq!(c.upstream_data(b"world", true).unwrap(), Action::Continue);
     assert_eq!(c.upstream_received(), b">hello");
     assert_eq!(c.downstream_received(), b"rewritten");
@@ -66,11 +69,16 @@ fn paused_data_accumulates_until_the_filter_continues() {
     assert_eq!(c.downstream_data(b"cd", false).unwrap(), Action::Pause);
     assert!(c.is_paused());
     assert_eq!(c.upstream_received(), b"");
-    c.plugin().advance_clock(std::time::Duration::from_millis(10)).unwrap();
+    c.plugin()
+        .advance_clock(std::time::Duration::from_millis(10))
+        .unwrap();
     assert!(!c.is_paused());
     assert_eq!(c.upstream_received(), b"abcd");
     drop(c);
-    let data: Vec<String> = callbacks(&p).into_iter().filter(|l| l.contains("downstream_data")).collect();
+    let data: Vec<String> = callbacks(&p)
+        .into_iter()
+        .filter(|l| l.contains("downstream_data"))
+        .collect();
     // The second callback sees everything held so far.
     assert_eq!(
         data,

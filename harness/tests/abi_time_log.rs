@@ -4,7 +4,7 @@ mod abi_support;
 
 use std::time::Duration;
 
-use abi_support::{calls, callbacks, lines, probe, start};
+use abi_support::{callbacks, calls, lines, probe, start};
 use harness::{Error, Level};
 use serde_json::json;
 
@@ -15,9 +15,20 @@ fn proxy_log_writes_at_each_level_and_rejects_unknown_levels() {
         .chain([json!({"call": "proxy_log", "level": 9, "message": "never"})])
         .collect();
     let p = start(json!({"on": {"configure": program}}));
-    let levels = [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error, Level::Critical];
+    let levels = [
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Warn,
+        Level::Error,
+        Level::Critical,
+    ];
     for (n, level) in levels.into_iter().enumerate() {
-        assert!(p.logs_at(level).contains(&format!("at {n}").as_str()), "{level:?}: {:?}", p.logs());
+        assert!(
+            p.logs_at(level).contains(&format!("at {n}").as_str()),
+            "{level:?}: {:?}",
+            p.logs()
+        );
     }
     assert!(!p.logs().iter().any(|l| l.message == "never"));
     let statuses = calls(&p);
@@ -34,7 +45,13 @@ fn log_level_is_reported_and_lower_levels_are_dropped() {
     .log_level(Level::Info)
     .start()
     .unwrap();
-    assert_eq!(calls(&p), ["call proxy_get_log_level -> status 0 level 2", "call proxy_log -> status 0"]);
+    assert_eq!(
+        calls(&p),
+        [
+            "call proxy_get_log_level -> status 0 level 2",
+            "call proxy_log -> status 0"
+        ]
+    );
     assert!(p.logs_at(Level::Debug).is_empty());
 }
 
@@ -51,7 +68,10 @@ fn time_comes_from_the_virtual_clock() {
     let start_ns = p.now_nanos();
     p.advance_clock(Duration::from_millis(5500)).unwrap();
     // Three ticks, one second apart; the third stops the timer.
-    let ticks = callbacks(&p).into_iter().filter(|l| l == "callback proxy_on_tick ctx=1").count();
+    let ticks = callbacks(&p)
+        .into_iter()
+        .filter(|l| l == "callback proxy_on_tick ctx=1")
+        .count();
     assert_eq!(ticks, 3);
     let times: Vec<String> = (1..=3u64)
         .flat_map(|n| {
@@ -62,7 +82,10 @@ fn time_comes_from_the_virtual_clock() {
             ]
         })
         .collect();
-    let got: Vec<String> = calls(&p).into_iter().filter(|l| l.contains(" time ")).collect();
+    let got: Vec<String> = calls(&p)
+        .into_iter()
+        .filter(|l| l.contains(" time "))
+        .collect();
     assert_eq!(got, times);
     assert_eq!(p.now_nanos(), start_ns + 5_500_000_000);
     assert_eq!(p.tick_period(), Duration::ZERO);
@@ -105,7 +128,10 @@ fn wasi_clocks_random_environment_and_args() {
     .start()
     .unwrap();
     let got = calls(&p);
-    assert!(got[0].starts_with("call clock_time_get -> errno 0 time "), "{got:?}");
+    assert!(
+        got[0].starts_with("call clock_time_get -> errno 0 time "),
+        "{got:?}"
+    );
     assert_eq!(got[1], "call clock_time_get -> errno 58");
     assert!(got[2].starts_with("call random_get -> errno 0 bytes "));
     assert_ne!(got[2], got[3], "two random draws must differ");
@@ -123,10 +149,14 @@ fn wasi_clocks_random_environment_and_args() {
 #[test]
 fn proc_exit_in_a_callback_fails_the_vm() {
     let mut p = start(json!({"on": {"request_headers": [{"call": "proc_exit", "code": 3}]}}));
-    let err = p.send(harness::Request::get("/"), harness::Response::status(200)).err();
+    let err = p
+        .send(harness::Request::get("/"), harness::Response::status(200))
+        .err();
     assert!(matches!(err, Some(Error::Trap { .. })), "{err:?}");
     assert!(lines(&p).contains(&"call proc_exit code 3".to_string()));
     assert!(p.failure().is_some());
-    let ex = p.send(harness::Request::get("/"), harness::Response::status(200)).unwrap();
+    let ex = p
+        .send(harness::Request::get("/"), harness::Response::status(200))
+        .unwrap();
     assert_eq!(ex.client.status(), Some(503));
 }
