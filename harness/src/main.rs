@@ -1,1 +1,16 @@
+//! `harness` CLI (host only; an empty program on wasm32 so the workspace builds for wasm).
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(cli::Exit(code, msg)) = cli::main(args) {
+        eprintln!("{msg}");
+        std::process::exit(code);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}

@@ -452,6 +452,10 @@ impl HttpStream<'_> {
         let h = self.state();
         !h.pass_through && (h.req.stop.is_some() || h.resp.stop.is_some())
     }
+    /// The local reply came before the request reached the upstream.
+    pub fn replied_before_upstream(&self) -> bool {
+        self.state().replied_before_upstream
+    }
     /// Whether the filter reset the stream with `proxy_close_stream`.
     pub fn closed_by_filter(&self) -> bool {
         self.state().closed_by_filter
@@ -462,7 +466,7 @@ impl HttpStream<'_> {
     }
 
     /// Answers pending callouts with the plugin's `answer_http_calls` rules while paused.
-    fn settle(&mut self) -> Result<()> {
+    pub(crate) fn settle(&mut self) -> Result<()> {
         while self.is_paused() {
             let calls = self.plugin.pending_http_calls();
             let answer = calls.iter().find_map(|c| {
@@ -480,7 +484,7 @@ impl HttpStream<'_> {
         Ok(())
     }
 
-    fn paused_error(&self, what: &str) -> Error {
+    pub(crate) fn paused_error(&self, what: &str) -> Error {
         let calls = self.plugin.pending_http_calls();
         let grpc = self.plugin.pending_grpc_calls();
         let waiting_on = if let Some(c) = calls.first() {
