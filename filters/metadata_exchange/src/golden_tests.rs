@@ -84,7 +84,7 @@ fn keys_are_sorted_by_bytes() {
          0a 08 0a 02 61 62 12 02 08 00 \
          0a 07 0a 01 62 12 02 20 01",
     );
-    let keys: Vec<&str> = value.fields.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = value.keys().collect();
     assert_eq!(keys, ["B", "a", "ab", "b"]);
 }
 
@@ -189,6 +189,18 @@ fn decoding_accepts_any_field_order_unknown_fields_and_last_wins() {
         decoded,
         obj(&[("a", Value::Bool(true)), ("b", Value::Null)])
     );
+    // Unsorted keys with a duplicate: sorted on decode, the later duplicate wins.
+    let mut bytes = Vec::new();
+    for (k, v) in [("b", "1"), ("a", "2"), ("c", "3"), ("b", "4")] {
+        bytes.extend_from_slice(&obj(&[(k, s(v))]).encode());
+    }
+    let decoded = Struct::decode(&bytes, 8).unwrap();
+    assert_eq!(decoded.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(decoded.get_str("b"), Some("4"));
+    assert_eq!(
+        decoded.encode(),
+        obj(&[("a", s("2")), ("b", s("4")), ("c", s("3"))]).encode()
+    );
     // A known field with the wrong wire type is an unknown field (string_value as varint).
     let bytes = unhex("0a 07 0a 01 61 12 02 18 05");
     assert_eq!(
@@ -263,7 +275,7 @@ fn labels(s: &Struct) -> &Struct {
 fn decodes_a_real_istio_1_14_request_header_byte_for_byte() {
     let peer = header::decode(ISTIO_1_14_REVIEWS.as_bytes(), LIMITS).unwrap();
     let md = &peer.metadata;
-    let keys: Vec<&str> = md.fields.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = md.keys().collect();
     assert_eq!(
         keys,
         [

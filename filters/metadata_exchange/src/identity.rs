@@ -120,7 +120,7 @@ mod tests {
             ("locality.zone", "eu-west1-b"),
         ]);
         let md = own_metadata(&read, &["team".to_string()]);
-        let keys: Vec<&str> = md.fields.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = md.keys().collect();
         // MESH_ID and unlisted labels are not exchanged; region and zone come from locality.
         assert_eq!(
             keys,
@@ -137,7 +137,7 @@ mod tests {
         );
         assert_eq!(md.get_str("AVAILABILITY_ZONE"), Some("eu-west1-b"));
         let labels = md.get_struct("LABELS").unwrap();
-        let label_keys: Vec<&str> = labels.fields.keys().map(String::as_str).collect();
+        let label_keys: Vec<&str> = labels.keys().collect();
         assert_eq!(
             label_keys,
             ["app", "service.istio.io/canonical-name", "team", "version"]

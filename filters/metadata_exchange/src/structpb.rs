@@ -14,7 +14,6 @@
 //! duplicate map key wins. A `Value` with no member set decodes as `Null`.
 
 use crate::wire::{self, DecodeError, Reader};
-use std::collections::BTreeMap;
 
 /// A dynamically typed value.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +26,11 @@ pub enum Value {
     List(Vec<Value>),
 }
 
-/// A JSON-like object. `BTreeMap` keeps keys in byte order, which is the deterministic order.
+/// A JSON-like object. Fields are kept sorted by key bytes with unique keys, which is the
+/// deterministic order (a sorted `Vec` is much smaller in the module than a `BTreeMap`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Struct {
-    pub fields: BTreeMap<String, Value>,
+    fields: Vec<(String, Value)>,
 }
 
 impl Struct {
@@ -38,17 +38,26 @@ impl Struct {
         Struct::default()
     }
 
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.fields.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Sets `key`, replacing any previous value.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
-        self.fields.insert(key.into(), value);
+        let key = key.into();
+        match self.find(&key) {
+            Ok(i) => self.fields[i].1 = value,
+            Err(i) => self.fields.insert(i, (key, value)),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.get(key)
+        self.find(key).ok().map(|i| &self.fields[i].1)
     }
 
     /// The string value of `key`, if it holds a string.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        match self.fields.get(key) {
+        match self.get(key) {
             Some(Value::String(s)) => Some(s),
             _ => None,
         }
@@ -56,14 +65,41 @@ impl Struct {
 
     /// The nested struct under `key`, if it holds one.
     pub fn get_struct(&self, key: &str) -> Option<&Struct> {
-        match self.fields.get(key) {
+        match self.get(key) {
             Some(Value::Struct(s)) => Some(s),
             _ => None,
         }
     }
 
+    /// Keys in ascending byte order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// Builds from entries in wire order: sorted by key, the last duplicate winning. Istio
+    /// sends sorted keys, so the usual cost is one pass; other orders cost one stable sort.
+    fn from_entries(mut fields: Vec<(String, Value)>) -> Struct {
+        if !fields.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: duplicates stay in wire order, so keeping the last keeps the winner.
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut unique: Vec<(String, Value)> = Vec::with_capacity(fields.len());
+            for entry in fields {
+                match unique.last_mut() {
+                    Some(last) if last.0 == entry.0 => *last = entry,
+                    _ => unique.push(entry),
+                }
+            }
+            fields = unique;
+        }
+        Struct { fields }
     }
 
     /// Deterministic serialization (see the module documentation).
@@ -133,18 +169,15 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<(), DecodeError> {
 
 fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct, DecodeError> {
     check_depth(depth, max_depth)?;
-    let mut out = Struct::new();
+    let mut entries = Vec::new();
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         match r.tag()? {
-            (1, wire::LEN) => {
-                let (key, value) = decode_entry(r.bytes()?, depth, max_depth)?;
-                out.fields.insert(key, value);
-            }
+            (1, wire::LEN) => entries.push(decode_entry(r.bytes()?, depth, max_depth)?),
             (_, wire_type) => r.skip(wire_type)?,
         }
     }
-    Ok(out)
+    Ok(Struct::from_entries(entries))
 }
 
 fn decode_entry(

@@ -60,7 +60,7 @@ fn client_and_server_learn_each_other_field_by_field() {
         labels.get_str("service.istio.io/canonical-revision"),
         Some("v1")
     );
-    assert_eq!(labels.fields.len(), 4, "unlisted labels are not exchanged");
+    assert_eq!(labels.len(), 4, "unlisted labels are not exchanged");
     assert_eq!(seen_by_server.get("MESH_ID"), None);
     assert_eq!(
         ss.filter_state("wasm.downstream_peer_id").as_deref(),
@@ -179,7 +179,7 @@ fn additional_labels_are_exchanged_when_present() {
     )
     .unwrap();
     let labels = sent.metadata.get_struct("LABELS").unwrap();
-    let keys: Vec<&str> = labels.fields.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = labels.keys().collect();
     assert_eq!(
         keys,
         [
