@@ -9,6 +9,10 @@
 # deploy/<filter>/envoy-config.json if present, else deploy/<filter>/config.json.
 # Everything the run writes is under .cache/envoy/<filter>/.
 #
+# Environment: ENVOY_DEPLOY_CONFIG=FILE uses another plugin configuration (try one without
+# editing deploy/); ENVOY_DEPLOY_STATE=DIR keeps the run's files in DIR/<filter> instead of
+# .cache/envoy (tests); ENVOY_BIN=PATH picks the Envoy binary; ENVOY_CONCURRENCY=N workers.
+#
 # The filter reaches Envoy through ECDS from a watched file, so running the command again
 # while the first run is alive builds the filter and swaps the new module (and config) into
 # the running Envoy by renaming a new ECDS file into place: no restart, no dropped connection.
@@ -22,8 +26,11 @@ ENVOY_DEMO_TOKEN=demo-token
 deploy_envoy() {
   local filter=$1
   [ "${DRY_RUN:-0}" = 1 ] && die 2 "--dry-run applies to --target kind; --target envoy runs locally (use --once to exit after the demonstration)"
-  local state="$ROOT/.cache/envoy/$filter"
+  local state="${ENVOY_DEPLOY_STATE:-$ROOT/.cache/envoy}/$filter"
   local port=${PORT:-10000}
+  if [ -n "${ENVOY_DEPLOY_CONFIG:-}" ] && [ ! -f "$ENVOY_DEPLOY_CONFIG" ]; then
+    die 2 "ENVOY_DEPLOY_CONFIG=$ENVOY_DEPLOY_CONFIG: no such file"
+  fi
 
   _envoy_build "$filter"
   ENVOY_FILTER=$filter ENVOY_STATE=$state
@@ -103,7 +110,9 @@ _envoy_role() {
 
 _envoy_config_file() {
   local dir="$ROOT/deploy/$ENVOY_FILTER"
-  if [ -f "$dir/envoy-config.json" ]; then echo "$dir/envoy-config.json"
+  if [ -n "${ENVOY_DEPLOY_CONFIG:-}" ]; then
+    echo "$ENVOY_DEPLOY_CONFIG"
+  elif [ -f "$dir/envoy-config.json" ]; then echo "$dir/envoy-config.json"
   elif [ -f "$dir/config.json" ]; then echo "$dir/config.json"
   fi
 }

@@ -147,8 +147,10 @@ fn content_length(headers: &[(String, String)]) -> io::Result<Option<usize>> {
     }
 }
 
+pub type Headers = Vec<(String, String)>;
+
 /// Reads a chunked body; returns the body and the trailers.
-fn read_chunked(reader: &mut impl BufRead) -> io::Result<(Vec<u8>, Vec<(String, String)>)> {
+fn read_chunked(reader: &mut impl BufRead) -> io::Result<(Vec<u8>, Headers)> {
     let mut body = Vec::new();
     let mut budget = MAX_HEAD;
     loop {

