@@ -1,0 +1,80 @@
+//! The `harness` binary: scenario runs, exit codes, inspect.
+use std::process::{Command, Output};
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run harness")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn example_scenarios_pass() {
+    for s in ["scenarios/http_headers.yaml", "scenarios/callout_probe.json"] {
+        let out = harness(&["run", "--scenario", s]);
+        assert_eq!(out.status.code(), Some(0), "{s}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).ends_with("ok\n"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn failed_expectations_exit_1_with_a_diff() {
+    let dir = std::env::temp_dir().join(format!("harness-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("fail.yaml");
+    std::fs::write(
+        &path,
+        "requests:\n  - path: /\n    expect:\n      client:\n        status: 404\n        headers: {equal: {x-a: c}}\n",
+    )
+    .expect("write");
+    let out = harness(&["run", "http_headers", "--config", r#"{"response":{"set":{"x-a":"b"}}}"#, "--scenario", path.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(r#"request 1 (GET /): client status: expected 404, got "200""#), "{err}");
+    assert!(err.contains(r#"client header x-a: expected "c", got "b""#), "{err}");
+}
+
+#[test]
+fn bad_arguments_and_scenarios_exit_2_with_the_reason() {
+    let out = harness(&["run", "http_headers", "--frob"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown option '--frob'"));
+
+    let dir = std::env::temp_dir().join(format!("harness-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, "requests:\n  - pth: /\n").expect("write");
+    let out = harness(&["run", "http_headers", "--scenario", path.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown field `pth`"), "{}", text(&out.stderr));
+
+    let out = harness(&["run", "http_headers", "--config", "{not json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--config: invalid JSON"));
+}
+
+#[test]
+fn json_output_and_default_request() {
+    let out = harness(&["run", "http_headers", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["passed"], true);
+    // The empty configuration of http_headers adds `hello: world` to responses.
+    let client = &v["requests"][0]["client"]["headers"];
+    assert!(client.as_array().is_some_and(|h| h.iter().any(|p| p[0] == "hello" && p[1] == "world")), "{client}");
+}
+
+#[test]
+fn inspect_reports_abi_and_imports() {
+    let out = harness(&["inspect", "abi-probe"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    assert!(o.contains("abi: 0.2.1"), "{o}");
+    assert!(o.contains("callbacks (25 of 25)"), "{o}");
+    assert!(o.contains("unsatisfied imports: none"), "{o}");
+}
