@@ -247,3 +247,21 @@ fn identity_region_and_zone_are_exchanged() {
     expected.insert("AVAILABILITY_ZONE", string("eu-west1-b"));
     assert_eq!(sent, expected);
 }
+
+#[test]
+fn the_example_deploy_config_is_accepted() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/metadata_exchange/config.json"
+    );
+    let config = std::fs::read(path).unwrap();
+    let mut client = start(
+        harness::Plugin::builder("metadata_exchange")
+            .config_bytes(config)
+            .node_id(CLIENT_ID)
+            .node_metadata(client_metadata())
+            .property(&["xds", "listener_direction"], direction(2)),
+    );
+    let r = run(&mut client, &[], &[]);
+    assert_eq!(r.upstream.header(MD), Some(CLIENT_MD_B64));
+}
