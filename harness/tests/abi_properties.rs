@@ -13,7 +13,7 @@ fn get(path: &[&str]) -> serde_json::Value {
 #[test]
 fn plugin_and_node_properties() {
     let p = probe(json!({"on": {"configure": [
-        get(&["plugin_name"]),
+        {"call": "proxy_get_property", "path": ["plugin_name"]},
         get(&["plugin_root_id"]),
         get(&["plugin_vm_id"]),
         get(&["xds", "node", "id"]),
@@ -74,7 +74,7 @@ fn legacy_hosts_have_node_but_no_xds() {
 fn request_and_response_properties_follow_the_stream() {
     let mut p = start(json!({"on": {
         "request_headers": [
-            get(&["request", "path"]),
+            {"call": "proxy_get_property", "path": ["request", "path"]},
             get(&["request", "method"]),
             get(&["request", "headers", "x-foo"]),
             get(&["response", "code"])
