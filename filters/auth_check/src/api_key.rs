@@ -128,8 +128,8 @@ mod tests {
 
     /// Reads `json` as the `api_key` section of a configuration.
     fn keys(json: &str) -> Result<ApiKeys, ConfigError> {
-        let doc: serde_json::Value =
-            serde_json::from_str(&format!(r#"{{"api_key":{json}}}"#)).unwrap();
+        let text = format!(r#"{{"api_key":{json}}}"#);
+        let doc: crate::json::Json = filter_common::config::parse(text.as_bytes()).unwrap();
         let root = Obj::root(&doc, &["api_key"]).unwrap();
         let section = root.object("api_key", FIELDS)?.unwrap();
         ApiKeys::new(&section)

@@ -5,23 +5,14 @@
 //! - `{SSHA256}<base64(SHA-256(password || salt) || salt)>`: salted SHA-256, the OpenLDAP
 //!   `pw-sha2` layout (32 digest bytes followed by at least 4 salt bytes).
 
+use crate::base64;
 use crate::reader::Obj;
 use crate::secret::{digest_eq, find_digest, sha1, sha256, Sha1Digest, Sha256Digest};
-use base64::alphabet::STANDARD;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
 use filter_common::config::ConfigError;
 use subtle::Choice;
 
 pub const DEFAULT_REALM: &str = "restricted";
 const MIN_SALT: usize = 4;
-
-/// Standard base64; clients differ on padding, so accept it present or absent.
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// Fields of the `basic` section. `users` holds htpasswd lines: `user:{SHA}...` or
 /// `user:{SSHA256}...`.
@@ -36,14 +27,14 @@ impl PasswordHash {
     /// Parses a stored hash; the error describes the problem without quoting the hash.
     fn parse(s: &str) -> Result<Self, String> {
         if let Some(b64) = s.strip_prefix("{SHA}") {
-            let bytes = BASE64.decode(b64).ok();
+            let bytes = base64::decode(b64.as_bytes());
             let digest = bytes.and_then(|b| Sha1Digest::try_from(b.as_slice()).ok());
             return digest
                 .map(PasswordHash::Sha1)
                 .ok_or_else(|| "`{SHA}` must be followed by the base64 of a 20-byte SHA-1".into());
         }
         if let Some(b64) = s.strip_prefix("{SSHA256}") {
-            let bytes = BASE64.decode(b64).unwrap_or_default();
+            let bytes = base64::decode(b64.as_bytes()).unwrap_or_default();
             if bytes.len() < 32 + MIN_SALT {
                 return Err(format!(
                     "`{{SSHA256}}` must be followed by the base64 of a 32-byte SHA-256 digest and a salt of at least {MIN_SALT} bytes"
@@ -192,9 +183,8 @@ pub fn parse_authorization(value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), BadCreden
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(BadCredentials::Malformed);
     }
-    let decoded = BASE64
-        .decode(token.trim_ascii())
-        .map_err(|_| BadCredentials::Malformed)?;
+    // Clients differ on padding: accept it present or absent.
+    let decoded = base64::decode(token.trim_ascii()).ok_or(BadCredentials::Malformed)?;
     let colon = decoded
         .iter()
         .position(|b| *b == b':')
@@ -215,7 +205,7 @@ mod tests {
     fn ssha256(password: &str, salt: &[u8]) -> String {
         let mut bytes = sha256(&[password.as_bytes(), salt]).to_vec();
         bytes.extend_from_slice(salt);
-        format!("{{SSHA256}}{}", BASE64.encode(bytes))
+        format!("{{SSHA256}}{}", base64::encode(bytes))
     }
 
     /// Reads a `basic` section built from `realm` and user lines.
@@ -224,7 +214,8 @@ mod tests {
         if let Some(realm) = realm {
             basic["realm"] = realm.into();
         }
-        let doc = serde_json::json!({ "basic": basic });
+        let text = serde_json::json!({ "basic": basic }).to_string();
+        let doc: crate::json::Json = filter_common::config::parse(text.as_bytes()).unwrap();
         let root = Obj::root(&doc, &["basic"]).unwrap();
         let section = root.object("basic", FIELDS).unwrap().unwrap();
         BasicUsers::new(&section).map_err(|e| e.to_string())
@@ -238,7 +229,7 @@ mod tests {
     fn sha1_htpasswd_lines_verify() {
         // Cross-check the fixture: base64(SHA-1("wonderland")).
         assert_eq!(
-            BASE64.encode(sha1(b"wonderland")),
+            base64::encode(sha1(b"wonderland")),
             "tiY7sUhYKUwI5L3866kDY+ENcrQ="
         );
         let u = users(&[ALICE_SHA]).unwrap();
@@ -280,7 +271,7 @@ mod tests {
         assert!(users(&["bob:{SHA}!!!"])
             .unwrap_err()
             .contains("20-byte SHA-1"));
-        let short = format!("{{SSHA256}}{}", BASE64.encode([1u8; 35]));
+        let short = format!("{{SSHA256}}{}", base64::encode([1u8; 35]));
         assert_eq!(
             users(&[&format!("bob:{short}")]).unwrap_err(),
             "field `basic.users[0]`: user `bob`: `{SSHA256}` must be followed by the base64 of a 32-byte SHA-256 digest and a salt of at least 4 bytes"
@@ -308,7 +299,7 @@ mod tests {
 
     #[test]
     fn parses_authorization_values() {
-        let enc = |s: &str| BASE64.encode(s);
+        let enc = |s: &str| base64::encode(s);
         let ok = |v: String| parse_authorization(v.as_bytes()).unwrap();
         assert_eq!(
             ok(format!("Basic {}", enc("alice:wonder:land"))),
@@ -330,11 +321,11 @@ mod tests {
             "".to_string(),
             "Basic".to_string(),
             "Basic ".to_string(),
-            format!("Bearer {}", BASE64.encode("a:b")),
-            format!("Basic {}", BASE64.encode("no-colon")),
+            format!("Bearer {}", base64::encode("a:b")),
+            format!("Basic {}", base64::encode("no-colon")),
             "Basic !!!not-base64".to_string(),
             "Basic YTpi=====".to_string(),
-            format!("Basic{}", BASE64.encode("a:b")),
+            format!("Basic{}", base64::encode("a:b")),
         ] {
             assert_eq!(
                 parse_authorization(bad.as_bytes()),

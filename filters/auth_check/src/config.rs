@@ -3,12 +3,12 @@
 
 use crate::api_key::ApiKeys;
 use crate::basic::BasicUsers;
+use crate::json::Json;
 use crate::paths::ExemptPaths;
 use crate::reader::Obj;
 use crate::remote::Remote;
 use filter_common::config::ConfigError;
 use filter_common::headers;
-use serde_json::Value;
 
 /// The identity header when `identity_header` is not set.
 pub const DEFAULT_IDENTITY_HEADER: &str = "x-auth-client";
@@ -70,7 +70,7 @@ pub struct Settings {
 
 impl Settings {
     /// Validates the configuration document (`null` when the configuration is empty).
-    pub fn from_json(doc: &Value) -> Result<Self, ConfigError> {
+    pub fn from_json(doc: &Json) -> Result<Self, ConfigError> {
         let root = Obj::root(doc, FIELDS)?;
         let mode = match root.string("mode")? {
             Some(name) => Mode::parse(&name)?,
@@ -152,7 +152,7 @@ impl Settings {
 /// goes through `filter_common::config::parse` and `Plugin::configure` the same way).
 #[cfg(test)]
 pub fn parse(json: &str) -> Result<Settings, String> {
-    filter_common::config::parse::<Value>(json.as_bytes())
+    filter_common::config::parse::<Json>(json.as_bytes())
         .and_then(|doc| Settings::from_json(&doc))
         .map_err(|e| e.to_string())
 }

@@ -6,9 +6,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api_key;
+mod base64;
 mod basic;
 mod config;
 mod http;
+mod json;
 mod metrics;
 mod paths;
 mod reader;
@@ -26,11 +28,11 @@ pub struct AuthCheck {
 }
 
 impl Plugin for AuthCheck {
-    /// Read by hand from the JSON document (see `reader`): smaller than derived parsers.
-    type Config = serde_json::Value;
+    /// Read by hand from the JSON tree (see `json` and `reader`): smaller than derived parsers.
+    type Config = json::Json;
     type Http = http::AuthRequest;
 
-    fn configure(config: serde_json::Value) -> Result<Self, String> {
+    fn configure(config: json::Json) -> Result<Self, String> {
         let settings = Settings::from_json(&config).map_err(|e| e.to_string())?;
         Ok(AuthCheck {
             settings,

@@ -1,24 +1,23 @@
-//! Reads the configuration from a parsed JSON document by hand.
-//!
-//! One generic `serde_json::Value` parse plus these helpers costs far less module size than
-//! a derived `Deserialize` per config struct, and errors still name the field. Unknown fields
-//! are rejected; `null` means absent, as with serde's `Option`.
+//! Reads the configuration from the parsed JSON tree by hand, with errors that name the
+//! field. Unknown fields are rejected; `null` means absent, as with serde's `Option`.
 
+use crate::json::Json;
 use filter_common::config::ConfigError;
-use serde_json::{Map, Value};
+
+type Members = [(String, Json)];
 
 /// A JSON object of the configuration, with its dotted path for error messages.
 pub struct Obj<'a> {
     /// `None` for the empty document.
-    map: Option<&'a Map<String, Value>>,
+    map: Option<&'a Members>,
     path: String,
 }
 
 impl<'a> Obj<'a> {
     /// The document itself; `null` (an empty configuration) reads as `{}`.
-    pub fn root(doc: &'a Value, allowed: &[&str]) -> Result<Self, ConfigError> {
+    pub fn root(doc: &'a Json, allowed: &[&str]) -> Result<Self, ConfigError> {
         match doc {
-            Value::Null => Ok(Obj {
+            Json::Null => Ok(Obj {
                 map: None,
                 path: String::new(),
             }),
@@ -26,14 +25,14 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn at(value: &'a Value, path: String, allowed: &[&str]) -> Result<Self, ConfigError> {
-        let Value::Object(map) = value else {
+    fn at(value: &'a Json, path: String, allowed: &[&str]) -> Result<Self, ConfigError> {
+        let Json::Object(map) = value else {
             return Err(ConfigError::invalid(
                 path,
-                format!("expected an object, got {}", kind(value)),
+                format!("expected an object, got {}", value.kind()),
             ));
         };
-        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        if let Some((unknown, _)) = map.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
             let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
             return Err(ConfigError::invalid(
                 join(&path, unknown),
@@ -44,7 +43,7 @@ impl<'a> Obj<'a> {
             ));
         }
         Ok(Obj {
-            map: Some(map),
+            map: Some(map.as_slice()),
             path,
         })
     }
@@ -54,8 +53,11 @@ impl<'a> Obj<'a> {
         join(&self.path, key)
     }
 
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.and_then(|m| m.get(key)).filter(|v| !v.is_null())
+    fn get(&self, key: &str) -> Option<&'a Json> {
+        self.map
+            .and_then(|m| m.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v)
+            .filter(|v| **v != Json::Null)
     }
 
     /// True when `key` is present and not `null`.
@@ -63,17 +65,17 @@ impl<'a> Obj<'a> {
         self.get(key).is_some()
     }
 
-    fn wrong(&self, key: &str, expected: &str, got: &Value) -> ConfigError {
+    fn wrong(&self, key: &str, expected: &str, got: &Json) -> ConfigError {
         ConfigError::invalid(
             self.field(key),
-            format!("expected {expected}, got {}", kind(got)),
+            format!("expected {expected}, got {}", got.kind()),
         )
     }
 
     pub fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Json::Str(s)) => Ok(Some(s.clone())),
             Some(v) => Err(self.wrong(key, "a string", v)),
         }
     }
@@ -81,7 +83,7 @@ impl<'a> Obj<'a> {
     pub fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
             Some(v) => Err(self.wrong(key, "a boolean", v)),
         }
     }
@@ -89,9 +91,11 @@ impl<'a> Obj<'a> {
     pub fn integer(&self, key: &str) -> Result<Option<i64>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-                ConfigError::invalid(self.field(key), "expected an integer (milliseconds)")
-            }),
+            Some(Json::Int(n)) => Ok(Some(*n)),
+            Some(Json::OtherNumber) => Err(ConfigError::invalid(
+                self.field(key),
+                "expected an integer (milliseconds)",
+            )),
             Some(v) => Err(self.wrong(key, "an integer", v)),
         }
     }
@@ -105,10 +109,10 @@ impl<'a> Obj<'a> {
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
+                Json::Str(s) => Ok(s.clone()),
                 v => Err(ConfigError::invalid(
                     format!("{}[{i}]", self.field(key)),
-                    format!("expected a string, got {}", kind(v)),
+                    format!("expected a string, got {}", v.kind()),
                 )),
             })
             .collect::<Result<Vec<_>, _>>()
@@ -138,10 +142,10 @@ impl<'a> Obj<'a> {
             .map(Some)
     }
 
-    fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, ConfigError> {
+    fn array(&self, key: &str) -> Result<Option<&'a Vec<Json>>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(Json::Array(items)) => Ok(Some(items)),
             Some(v) => Err(self.wrong(key, "an array", v)),
         }
     }
@@ -177,27 +181,21 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// What a value is, for "expected X, got Y" (never the value itself: it may be a secret).
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    fn doc(v: serde_json::Value) -> Json {
+        filter_common::config::parse(v.to_string().as_bytes()).unwrap()
+    }
+
     #[test]
     fn reads_typed_fields() {
-        let doc = json!({"s": "x", "b": true, "i": -3, "l": ["a", "b"], "o": {"k": 1}, "n": null,
-                         "os": [{"k": 1}, {"k": 2}]});
+        let doc = doc(
+            json!({"s": "x", "b": true, "i": -3, "l": ["a", "b"], "o": {"k": 1}, "n": null,
+                         "os": [{"k": 1}, {"k": 2}]}),
+        );
         let o = Obj::root(&doc, &["s", "b", "i", "l", "o", "n", "os"]).unwrap();
         assert_eq!(o.string("s").unwrap().as_deref(), Some("x"));
         assert_eq!(o.boolean("b").unwrap(), Some(true));
@@ -221,7 +219,9 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_field_not_the_value() {
-        let doc = json!({"s": 5, "b": "yes", "i": 1.5, "l": ["a", 2], "o": [], "os": [{}, "x"], "j": "secret"});
+        let doc = doc(
+            json!({"s": 5, "b": "yes", "i": 1.5, "l": ["a", 2], "o": [], "os": [{}, "x"], "j": "secret"}),
+        );
         let o = Obj::root(&doc, &["s", "b", "i", "l", "o", "os", "j"]).unwrap();
         let e = |r: Result<(), ConfigError>| r.unwrap_err().to_string();
         assert_eq!(
@@ -260,14 +260,14 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let doc = json!({"mode": "x", "modes": 1});
-        let err = Obj::root(&doc, &["mode", "exempt_paths"]).err().unwrap();
+        let d = doc(json!({"mode": "x", "modes": 1}));
+        let err = Obj::root(&d, &["mode", "exempt_paths"]).err().unwrap();
         assert_eq!(
             err.to_string(),
             "field `modes`: unknown field `modes`, expected one of `mode`, `exempt_paths`"
         );
-        let doc = json!({"a": {"b": {"c": 1}}});
-        let a = Obj::root(&doc, &["a"])
+        let d = doc(json!({"a": {"b": {"c": 1}}}));
+        let a = Obj::root(&d, &["a"])
             .unwrap()
             .object("a", &["b"])
             .unwrap()
@@ -290,9 +290,9 @@ mod tests {
 
     #[test]
     fn empty_document_is_an_empty_object() {
-        let o = Obj::root(&Value::Null, &["mode"]).unwrap();
+        let o = Obj::root(&Json::Null, &["mode"]).unwrap();
         assert_eq!(o.string("mode").unwrap(), None);
-        let err = Obj::root(&json!([1]), &["mode"]).err().unwrap();
+        let err = Obj::root(&Json::Array(vec![]), &["mode"]).err().unwrap();
         assert_eq!(err.to_string(), "expected an object, got an array");
     }
 }

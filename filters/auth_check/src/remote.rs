@@ -266,8 +266,8 @@ mod tests {
 
     /// Reads `json` as the `remote` section of a configuration.
     fn remote(json: &str) -> Result<Remote, String> {
-        let doc: serde_json::Value =
-            serde_json::from_str(&format!(r#"{{"remote":{json}}}"#)).unwrap();
+        let text = format!(r#"{{"remote":{json}}}"#);
+        let doc: crate::json::Json = filter_common::config::parse(text.as_bytes()).unwrap();
         let root = Obj::root(&doc, &["remote"]).unwrap();
         let section = root
             .object("remote", FIELDS)
