@@ -153,7 +153,7 @@ kind_ensure_cluster() {
 }
 
 kind_ensure_istio() {
-  if kind_check kc -n istio-system get deployment istiod >/dev/null 2>&1; then
+  if kind_check kubectl --context "$KUBE_CONTEXT" -n istio-system get deployment istiod >/dev/null 2>&1; then
     info "Istio: installed"
     return
   fi
@@ -295,6 +295,8 @@ deploy_kind() {
     local module_sha="<sha256 of dist/$filter.wasm>"
     [ "${DRY_RUN:-0}" = 1 ] || module_sha=$(sha256sum "$wasm" | cut -d' ' -f1)
     step "ConfigMap with the module, workloads mounting it, EnvoyFilter"
+    # The module is in place before pods that mount it start (a new module rolls the pods).
+    render_namespace | kind_apply
     if [ "${DRY_RUN:-0}" = 1 ]; then
       render_configmap "$filter" "$wasm" "<base64 of dist/$filter.wasm>" | kind_apply
     else

@@ -84,6 +84,11 @@ mesh_values() {
   R[PLUGIN_CONFIG]=$PLUGIN_CONFIG
 }
 
+render_namespace() {
+  R[NAMESPACE]=$DEMO_NAMESPACE
+  render_template "$MESH_TEMPLATES/namespace.yaml"
+}
+
 # render_workloads FILTER METHOD [MODULE_SHA256]: namespace, echo, client (+ the filter's
 # extras.yaml). With the envoyfilter method the plugin's workloads mount the module ConfigMap;
 # the module digest in their pod template makes a new module roll the pods.
@@ -101,6 +106,8 @@ render_workloads() {
       case "$w" in echo) R[ECHO_ANNOTATIONS]=$ann ;; client) R[CLIENT_ANNOTATIONS]=$ann ;; esac
     done
   fi
+  render_namespace
+  printf -- '---\n'
   render_template "$MESH_TEMPLATES/workloads.yaml"
   if [ -f "$ROOT/deploy/$filter/extras.yaml" ]; then
     printf -- '---\n'

@@ -124,6 +124,7 @@ $K apply -f -
 $K -n istio-system get deployment istiod
 $K apply -f -
 $K apply -f -
+$K apply -f -
 $K $N rollout status deployment/echo --timeout=5s
 $K $N rollout status deployment/client --timeout=5s
 $K $N wait --for=condition=Available deployment --all --timeout=5s
