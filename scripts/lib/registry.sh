@@ -60,6 +60,7 @@ registry_start() {
   registry_stop "$name"
   mkdir -p "$dir/data"
   runtime=$(registry_runtime)
+  command -v curl >/dev/null || apt_install curl >&2
   addr="127.0.0.1:$port"
   [ "$runtime" = docker ] && addr=":5000"
   {
