@@ -83,6 +83,12 @@ DOCKER_CONFIG="$work/docker" run scripts/push.sh "$f" --registry "127.0.0.1:$aut
 expect_status "credentials from the docker config" 0 "$status"
 expect_contains "it says whose credentials" "using the docker config credentials of alice for 127.0.0.1:$auth_port" "$err"
 
+mkdir -p "$work/desktop"
+printf '{"credsStore":"proxy-wasm-test-no-such-helper"}\n' >"$work/desktop/config.json"
+DOCKER_CONFIG="$work/desktop" run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag no-helper --no-build
+expect_status "a credential store that cannot answer: anonymous push" 0 "$status"
+expect_contains "it says so" "note: no docker credentials for 127.0.0.1:$port" "$err"
+
 echo "unreachable registry and bad input"
 dead=$(free_port)
 run scripts/push.sh "$f" --registry "127.0.0.1:$dead" --no-build

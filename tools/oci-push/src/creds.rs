@@ -29,6 +29,16 @@ pub fn resolve(
             | CredentialRetrievalError::ConfigReadError
             | CredentialRetrievalError::NoCredentialConfigured,
         ) => Ok(RegistryAuth::Anonymous),
+        // A credential store without an entry for this registry (Docker Desktop's helper answers
+        // "credentials not found"), or no helper binary: anonymous, and a registry that needs
+        // credentials says so.
+        Err(
+            e @ (CredentialRetrievalError::HelperFailure { .. }
+            | CredentialRetrievalError::HelperCommunicationError),
+        ) => {
+            eprintln!("note: no docker credentials for {registry} ({e}); pushing anonymously");
+            Ok(RegistryAuth::Anonymous)
+        }
         Err(e) => Err(Failure::Input(format!(
             "reading the docker credentials for {registry}: {e}"
         ))),
