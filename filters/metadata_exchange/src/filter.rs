@@ -116,7 +116,8 @@ impl ExchangeStream {
     }
 
     /// Strips the peer's headers from `map`; when `store` is set, records them as the peer
-    /// under `peer_key`/`id_key`. Returns which of (metadata, id) were present.
+    /// under the filter state names `keys` (peer, id). Returns which of (metadata, id) were
+    /// present and non-empty.
     fn take_peer(&self, map: MapType, store: bool, side: &str, keys: (&str, &str)) -> (bool, bool) {
         let limits = self.plugin.limits;
         let id = headers::get(map, header::METADATA_ID).filter(|v| !v.is_empty());
