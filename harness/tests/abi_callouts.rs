@@ -27,14 +27,16 @@ fn http_call_checks_cluster_and_required_pseudo_headers() {
         http_call(json!([[":path", "/"], [":authority", "a"]])),
         http_call(json!([[":method", "GET"], [":authority", "a"]])),
         http_call(json!([[":method", "GET"], [":path", "/"]])),
+        {"call": "proxy_http_call", "cluster": "auth", "headers": good, "timeout": -1},
         http_call(good)
     ]}}))
     .cluster("auth")
     .start()
     .unwrap();
     let got = calls(&p);
-    assert_eq!(got[..4], ["call proxy_http_call -> status 2"; 4]);
-    let token: u32 = got[4]
+    // Unknown cluster, missing :method, :path, :authority, negative timeout.
+    assert_eq!(got[..5], ["call proxy_http_call -> status 2"; 5]);
+    let token: u32 = got[5]
         .strip_prefix("call proxy_http_call -> status 0 token ")
         .unwrap()
         .parse()

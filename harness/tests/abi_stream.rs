@@ -133,3 +133,18 @@ fn get_status_without_a_callout_is_ok_and_empty() {
         ["call proxy_get_status -> status 0 code 0 message \"\""]
     );
 }
+
+#[test]
+fn set_effective_context_rejects_unknown_contexts() {
+    let p = start(json!({"on": {"configure": [
+        {"call": "proxy_set_effective_context", "context": 999},
+        {"call": "proxy_set_effective_context", "context": 1}
+    ]}}));
+    assert_eq!(
+        calls(&p),
+        [
+            "call proxy_set_effective_context -> status 2",
+            "call proxy_set_effective_context -> status 0"
+        ]
+    );
+}
