@@ -102,14 +102,16 @@ pub fn remove_query_param(path: &str, name: &str) -> String {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|pair| {
-            let n = pair.split_once('=').map_or(*pair, |(n, _)| n);
-            n != name
-        })
-        .collect();
-    let query = kept.join("&");
+    let mut kept = String::with_capacity(query.len());
+    for pair in query.split('&') {
+        if pair.split_once('=').map_or(pair, |(n, _)| n) != name {
+            if !kept.is_empty() {
+                kept.push('&');
+            }
+            kept.push_str(pair);
+        }
+    }
+    let query = kept;
     if query.is_empty() {
         format!("{base}{fragment}")
     } else {

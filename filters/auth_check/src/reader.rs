@@ -33,14 +33,16 @@ impl<'a> Obj<'a> {
             ));
         };
         if let Some((unknown, _)) = map.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-            let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-            return Err(ConfigError::invalid(
-                join(&path, unknown),
-                format!(
-                    "unknown field `{unknown}`, expected one of {}",
-                    expected.join(", ")
-                ),
-            ));
+            let mut message = format!("unknown field `{unknown}`, expected one of ");
+            for (i, a) in allowed.iter().enumerate() {
+                if i > 0 {
+                    message.push_str(", ");
+                }
+                message.push('`');
+                message.push_str(a);
+                message.push('`');
+            }
+            return Err(ConfigError::invalid(join(&path, unknown), message));
         }
         Ok(Obj {
             map: Some(map.as_slice()),
@@ -105,18 +107,19 @@ impl<'a> Obj<'a> {
         let Some(items) = self.array(key)? else {
             return Ok(None);
         };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Json::Str(s) => Ok(s.clone()),
-                v => Err(ConfigError::invalid(
-                    format!("{}[{i}]", self.field(key)),
-                    format!("expected a string, got {}", v.kind()),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Json::Str(s) => out.push(s.clone()),
+                v => {
+                    return Err(ConfigError::invalid(
+                        format!("{}[{i}]", self.field(key)),
+                        format!("expected a string, got {}", v.kind()),
+                    ))
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     pub fn object(&self, key: &str, allowed: &[&str]) -> Result<Option<Obj<'a>>, ConfigError> {
@@ -134,12 +137,11 @@ impl<'a> Obj<'a> {
         let Some(items) = self.array(key)? else {
             return Ok(None);
         };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| Obj::at(item, format!("{}[{i}]", self.field(key)), allowed))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            out.push(Obj::at(item, format!("{}[{i}]", self.field(key)), allowed)?);
+        }
+        Ok(Some(out))
     }
 
     fn array(&self, key: &str) -> Result<Option<&'a Vec<Json>>, ConfigError> {
