@@ -57,9 +57,13 @@ deploy_envoy() {
 _envoy_build() {
   local filter=$1
   if [ -x "$ROOT/scripts/build.sh" ]; then
-    local out status=0
-    out=$("$ROOT/scripts/build.sh" "$filter" 2>&1) || status=$?
-    printf '%s\n' "$out" >&2
+    local out status
+    mkdir -p "$ROOT/.cache"
+    # Shown as it runs; the status travels through the log so set -e/pipefail do not stop us.
+    { "$ROOT/scripts/build.sh" "$filter" 2>&1 || echo "build status: $?"; } | tee "$ROOT/.cache/build-$filter.log" >&2
+    out=$(cat "$ROOT/.cache/build-$filter.log")
+    status=$(sed -n 's/^build status: //p' <<<"$out")
+    status=${status:-0}
     ENVOY_WASM="$ROOT/dist/$filter.wasm"
     if [ "$status" != 0 ]; then
       # A size budget overrun matters for shipping, not for trying the filter locally.
@@ -408,7 +412,8 @@ _envoy_demo() {
       ;;
     request_logging)
       from=$(_envoy_log_lines main)
-      _envoy_show "request through request_logging" "$url/demo?from=deploy" -H 'x-request-id: demo-1' -H 'user-agent: deploy-demo'
+      _envoy_show "request through request_logging (with a credential it must not log)" "$url/demo?from=deploy" \
+        -H 'x-request-id: demo-1' -H 'user-agent: deploy-demo' -H 'authorization: Bearer do-not-log-me'
       step "the JSON line request_logging wrote to Envoy's log"
       local _
       for _ in $(seq 50); do [ -n "$(_envoy_wasm_log main "$from")" ] && break; sleep 0.1; done
