@@ -109,4 +109,11 @@ run scripts/push.sh "$f" --registry "http://127.0.0.1:$port" --no-build
 expect_status "a URL instead of HOST:PORT" 2 "$status"
 expect_contains "it says what is expected" "invalid --registry 'http://127.0.0.1:$port' (expected HOST or HOST:PORT)" "$err"
 
+echo "no registry binary, not root, no Docker engine: instructions"
+mkdir -p "$work/emptybin"
+# shellcheck disable=SC2123 # an empty PATH is the point
+err=$( (id() { echo 1000; }; PATH="$work/emptybin"; registry_runtime) 2>&1 || true)
+expect_contains "it says what to install" "Install one of: Debian/Ubuntu 'sudo apt-get install docker-registry'" "$err"
+expect_contains "or to start Docker" "or start a Docker engine (the 'registry:2' image is used)" "$err"
+
 finish test_push
