@@ -28,15 +28,15 @@ pub fn parse(template: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut rest = template;
-    while let Some(start) = rest.find('%') {
-        literal.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
+    // `split_once` keeps this free of index panics (and of their formatting code).
+    while let Some((before, after)) = rest.split_once('%') {
+        literal.push_str(before);
         if let Some(stripped) = after.strip_prefix('%') {
             literal.push('%');
             rest = stripped;
             continue;
         }
-        let Some(end) = after.find('%') else {
+        let Some((name, after_var)) = after.split_once('%') else {
             return Err(format!(
                 "unterminated variable in `{template}` (write %% for a literal %)"
             ));
@@ -44,8 +44,8 @@ pub fn parse(template: &str) -> Result<Vec<Part>, String> {
         if !literal.is_empty() {
             parts.push(Part::Literal(std::mem::take(&mut literal)));
         }
-        parts.push(Part::Var(variable(&after[..end])?));
-        rest = &after[end + 1..];
+        parts.push(Part::Var(variable(name)?));
+        rest = after_var;
     }
     literal.push_str(rest);
     if !literal.is_empty() {

@@ -14,12 +14,19 @@ use std::rc::Rc;
 type NewRootContext = fn(u32) -> Box<dyn RootContext>;
 type Shared<T> = Rc<RefCell<Box<T>>>;
 
+/// A live context. One map holds both kinds: every distinct map type costs the module
+/// several KB of B-tree code.
+#[derive(Clone)]
+enum Ctx {
+    Root(Shared<dyn RootContext>),
+    Http(Shared<dyn HttpContext>),
+}
+
 struct Dispatcher {
     new_root: Option<NewRootContext>,
-    roots: BTreeMap<u32, Shared<dyn RootContext>>,
-    streams: BTreeMap<u32, Shared<dyn HttpContext>>,
-    /// Callout token -> the context that made the call.
-    callouts: BTreeMap<u32, u32>,
+    contexts: BTreeMap<u32, Ctx>,
+    /// Callout token -> the context that made the call (few at a time).
+    callouts: Vec<(u32, u32)>,
     /// The context whose callback is running.
     active: u32,
 }
@@ -28,9 +35,8 @@ thread_local! {
     static DISPATCHER: RefCell<Dispatcher> = const {
         RefCell::new(Dispatcher {
             new_root: None,
-            roots: BTreeMap::new(),
-            streams: BTreeMap::new(),
-            callouts: BTreeMap::new(),
+            contexts: BTreeMap::new(),
+            callouts: Vec::new(),
             active: 0,
         })
     };
@@ -48,44 +54,37 @@ pub fn set_root_context(new_root: NewRootContext) {
 pub(super) fn register_callout(token: u32) {
     with(|d| {
         let active = d.active;
-        d.callouts.insert(token, active);
+        d.callouts.push((token, active));
     });
 }
 
-fn root(id: u32) -> Option<Shared<dyn RootContext>> {
+/// Looks up context `id` and makes it the active one.
+fn context(id: u32) -> Option<Ctx> {
     with(|d| {
         d.active = id;
-        d.roots.get(&id).cloned()
-    })
-    .flatten()
-}
-
-fn stream(id: u32) -> Option<Shared<dyn HttpContext>> {
-    with(|d| {
-        d.active = id;
-        d.streams.get(&id).cloned()
+        d.contexts.get(&id).cloned()
     })
     .flatten()
 }
 
 /// Runs `f` on root context `id`; `default` if it is unknown or already busy.
 fn on_root<R>(id: u32, default: R, f: impl FnOnce(&mut dyn RootContext) -> R) -> R {
-    match root(id) {
-        Some(ctx) => match ctx.try_borrow_mut() {
+    match context(id) {
+        Some(Ctx::Root(ctx)) => match ctx.try_borrow_mut() {
             Ok(mut ctx) => f(&mut **ctx),
             Err(_) => default,
         },
-        None => default,
+        _ => default,
     }
 }
 
 fn on_stream<R>(id: u32, default: R, f: impl FnOnce(&mut dyn HttpContext) -> R) -> R {
-    match stream(id) {
-        Some(ctx) => match ctx.try_borrow_mut() {
+    match context(id) {
+        Some(Ctx::Http(ctx)) => match ctx.try_borrow_mut() {
             Ok(mut ctx) => f(&mut **ctx),
             Err(_) => default,
         },
-        None => default,
+        _ => default,
     }
 }
 
@@ -97,15 +96,15 @@ fn action(id: u32, f: impl FnOnce(&mut dyn HttpContext) -> Action) -> u32 {
 pub extern "C" fn proxy_on_context_create(context_id: u32, root_context_id: u32) {
     if root_context_id == 0 {
         if let Some(Some(new_root)) = with(|d| d.new_root) {
-            let ctx: Shared<dyn RootContext> = Rc::new(RefCell::new(new_root(context_id)));
-            with(|d| d.roots.insert(context_id, ctx));
+            let ctx = Ctx::Root(Rc::new(RefCell::new(new_root(context_id))));
+            with(|d| d.contexts.insert(context_id, ctx));
         }
         return;
     }
     let created = on_root(root_context_id, None, |r| r.create_http_context(context_id));
     if let Some(http) = created {
-        let ctx: Shared<dyn HttpContext> = Rc::new(RefCell::new(http));
-        with(|d| d.streams.insert(context_id, ctx));
+        let ctx = Ctx::Http(Rc::new(RefCell::new(http)));
+        with(|d| d.contexts.insert(context_id, ctx));
     }
 }
 
@@ -126,32 +125,44 @@ pub extern "C" fn proxy_on_tick(context_id: u32) {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_headers(context_id: u32, headers: u32, end: u32) -> u32 {
-    action(context_id, |s| s.on_http_request_headers(headers as usize, end != 0))
+    action(context_id, |s| {
+        s.on_http_request_headers(headers as usize, end != 0)
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_body(context_id: u32, size: u32, end: u32) -> u32 {
-    action(context_id, |s| s.on_http_request_body(size as usize, end != 0))
+    action(context_id, |s| {
+        s.on_http_request_body(size as usize, end != 0)
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_trailers(context_id: u32, trailers: u32) -> u32 {
-    action(context_id, |s| s.on_http_request_trailers(trailers as usize))
+    action(context_id, |s| {
+        s.on_http_request_trailers(trailers as usize)
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_headers(context_id: u32, headers: u32, end: u32) -> u32 {
-    action(context_id, |s| s.on_http_response_headers(headers as usize, end != 0))
+    action(context_id, |s| {
+        s.on_http_response_headers(headers as usize, end != 0)
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_body(context_id: u32, size: u32, end: u32) -> u32 {
-    action(context_id, |s| s.on_http_response_body(size as usize, end != 0))
+    action(context_id, |s| {
+        s.on_http_response_body(size as usize, end != 0)
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_trailers(context_id: u32, trailers: u32) -> u32 {
-    action(context_id, |s| s.on_http_response_trailers(trailers as usize))
+    action(context_id, |s| {
+        s.on_http_response_trailers(trailers as usize)
+    })
 }
 
 #[no_mangle]
@@ -162,11 +173,15 @@ pub extern "C" fn proxy_on_http_call_response(
     body: u32,
     trailers: u32,
 ) {
-    let Some(Some(owner)) = with(|d| d.callouts.remove(&token)) else {
+    let owner = with(|d| {
+        let at = d.callouts.iter().position(|(t, _)| *t == token)?;
+        Some(d.callouts.swap_remove(at).1)
+    });
+    let Some(Some(owner)) = owner else {
         return;
     };
     let (h, b, t) = (headers as usize, body as usize, trailers as usize);
-    if stream(owner).is_some() {
+    if let Some(Ctx::Http(_)) = context(owner) {
         // Host calls made from here (headers, resume) must act on the stream that called.
         if hostcalls::set_effective_context(owner).is_ok() {
             on_stream(owner, (), |s| s.on_http_call_response(token, h, b, t));
@@ -183,17 +198,16 @@ pub extern "C" fn proxy_on_log(context_id: u32) {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_done(context_id: u32) -> u32 {
-    if stream(context_id).is_some() {
-        return on_stream(context_id, true, |s| s.on_done()) as u32;
+    match context(context_id) {
+        Some(Ctx::Http(_)) => on_stream(context_id, true, |s| s.on_done()) as u32,
+        _ => on_root(context_id, true, |r| r.on_done()) as u32,
     }
-    on_root(context_id, true, |r| r.on_done()) as u32
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_delete(context_id: u32) {
     with(|d| {
-        d.streams.remove(&context_id);
-        d.roots.remove(&context_id);
-        d.callouts.retain(|_, owner| *owner != context_id);
+        d.contexts.remove(&context_id);
+        d.callouts.retain(|(_, owner)| *owner != context_id);
     });
 }
