@@ -115,35 +115,48 @@ impl std::error::Error for Error {}
 
 /// Writes what was found, as serde would; returns where "number" stands for a float.
 fn describe(out: &mut String, unexp: Unexpected<'_>) -> Option<usize> {
-    let _ = match unexp {
-        Unexpected::Bool(b) => write!(out, "boolean `{b}`"),
-        Unexpected::Unsigned(n) => write!(out, "integer `{n}`"),
-        Unexpected::Signed(n) => write!(out, "integer `{n}`"),
+    let fixed = match unexp {
+        Unexpected::Bool(b) => {
+            let _ = write!(out, "boolean `{b}`");
+            return None;
+        }
+        Unexpected::Unsigned(n) => {
+            let _ = write!(out, "integer `{n}`");
+            return None;
+        }
+        Unexpected::Signed(n) => {
+            let _ = write!(out, "integer `{n}`");
+            return None;
+        }
         Unexpected::Float(_) => {
             out.push_str("floating point ");
             let at = out.len();
             out.push_str("number");
             return Some(at);
         }
-        Unexpected::Char(c) => write!(out, "character `{c}`"),
+        Unexpected::Char(c) => {
+            let _ = write!(out, "character `{c}`");
+            return None;
+        }
         Unexpected::Str(s) => {
             out.push_str("string ");
             quote(out, s);
-            Ok(())
+            return None;
         }
-        Unexpected::Bytes(_) => Ok(out.push_str("byte array")),
-        Unexpected::Unit => Ok(out.push_str("null")),
-        Unexpected::Option => Ok(out.push_str("Option value")),
-        Unexpected::NewtypeStruct => Ok(out.push_str("newtype struct")),
-        Unexpected::Seq => Ok(out.push_str("sequence")),
-        Unexpected::Map => Ok(out.push_str("map")),
-        Unexpected::Enum => Ok(out.push_str("enum")),
-        Unexpected::UnitVariant => Ok(out.push_str("unit variant")),
-        Unexpected::NewtypeVariant => Ok(out.push_str("newtype variant")),
-        Unexpected::TupleVariant => Ok(out.push_str("tuple variant")),
-        Unexpected::StructVariant => Ok(out.push_str("struct variant")),
-        Unexpected::Other(other) => Ok(out.push_str(other)),
+        Unexpected::Bytes(_) => "byte array",
+        Unexpected::Unit => "null",
+        Unexpected::Option => "Option value",
+        Unexpected::NewtypeStruct => "newtype struct",
+        Unexpected::Seq => "sequence",
+        Unexpected::Map => "map",
+        Unexpected::Enum => "enum",
+        Unexpected::UnitVariant => "unit variant",
+        Unexpected::NewtypeVariant => "newtype variant",
+        Unexpected::TupleVariant => "tuple variant",
+        Unexpected::StructVariant => "struct variant",
+        Unexpected::Other(other) => other,
     };
+    out.push_str(fixed);
     None
 }
 
@@ -486,5 +499,405 @@ impl<'de> VariantAccess<'de> for VariantValue<'_> {
     ) -> Result<V::Value, Error> {
         let path = Path::Key(self.path, &self.key);
         de::Deserializer::deserialize_any(Deserializer::new(self.node, &path), visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::json;
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    fn from<T: de::DeserializeOwned>(doc: &str) -> Result<T, Error> {
+        let root = json::parse(doc.as_bytes()).unwrap();
+        T::deserialize(Deserializer::new(root, &Path::Root))
+    }
+
+    /// `field`, then the message with its position.
+    fn fail<T: de::DeserializeOwned + fmt::Debug>(doc: &str) -> (String, String) {
+        let err = from::<T>(doc).unwrap_err();
+        (err.field().to_string(), err.message())
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+    struct Scalars {
+        small: u8,
+        count: u32,
+        big: u64,
+        signed: i64,
+        rate: f64,
+        on: bool,
+        name: String,
+        maybe: Option<String>,
+        list: Vec<u32>,
+        map: BTreeMap<String, i64>,
+        pair: (u32, String),
+        wrapped: Wrapped,
+        the_mode: Mode,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    struct Wrapped(u32);
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        #[default]
+        ApiKey,
+        Basic,
+    }
+
+    #[test]
+    fn every_supported_type() {
+        let s: Scalars = from(
+            r#"{"small":255,"count":4294967295,"big":18446744073709551615,"signed":-9223372036854775808,
+                "rate":0.5,"on":true,"name":"n\u00e9","maybe":"m","list":[1,2],"map":{"b":-1,"a":2},
+                "pair":[7,"x"],"wrapped":9,"the-mode":"basic"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            Scalars {
+                small: 255,
+                count: u32::MAX,
+                big: u64::MAX,
+                signed: i64::MIN,
+                rate: 0.5,
+                on: true,
+                name: "né".into(),
+                maybe: Some("m".into()),
+                list: vec![1, 2],
+                map: [("a".to_string(), 2), ("b".to_string(), -1)].into(),
+                pair: (7, "x".into()),
+                wrapped: Wrapped(9),
+                the_mode: Mode::Basic,
+            }
+        );
+        let s: Scalars = from(r#"{"maybe":null,"rate":3,"signed":5}"#).unwrap();
+        assert_eq!((s.maybe, s.rate, s.signed), (None, 3.0, 5));
+        assert_eq!(from::<Scalars>("{}").unwrap(), Scalars::default());
+    }
+
+    #[test]
+    fn type_errors_quote_the_value() {
+        let cases = [
+            (r#"{"count":"ten"}"#, "count", "invalid type: string \"ten\", expected u32 at line 1 column 14"),
+            (r#"{"count":1.5}"#, "count", "invalid type: floating point `1.5`, expected u32 at line 1 column 12"),
+            (r#"{"count":-2e3}"#, "count", "invalid type: floating point `-2e3`, expected u32 at line 1 column 13"),
+            (r#"{"count":true}"#, "count", "invalid type: boolean `true`, expected u32 at line 1 column 13"),
+            (r#"{"count":null}"#, "count", "invalid type: null, expected u32 at line 1 column 13"),
+            (r#"{"count":[]}"#, "count", "invalid type: sequence, expected u32 at line 1 column 10"),
+            (r#"{"count":{}}"#, "count", "invalid type: map, expected u32 at line 1 column 10"),
+            (r#"{"name":7}"#, "name", "invalid type: integer `7`, expected a string at line 1 column 9"),
+            (r#"{"name":-7}"#, "name", "invalid type: integer `-7`, expected a string at line 1 column 10"),
+            (r#"{"on":"yes"}"#, "on", "invalid type: string \"yes\", expected a boolean at line 1 column 11"),
+            (r#"{"rate":"1"}"#, "rate", "invalid type: string \"1\", expected f64 at line 1 column 11"),
+            (r#"{"big":18446744073709551616}"#, "big", "invalid type: floating point `18446744073709551616`, expected u64 at line 1 column 27"),
+            (r#"{"list":"1"}"#, "list", "invalid type: string \"1\", expected a sequence at line 1 column 11"),
+            (r#"{"map":[]}"#, "map", "invalid type: sequence, expected a map at line 1 column 8"),
+        ];
+        for (doc, field, message) in cases {
+            assert_eq!(
+                fail::<Scalars>(doc),
+                (field.to_string(), message.to_string()),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_in_messages_are_escaped_without_debug() {
+        let (_, message) = fail::<Scalars>(r#"{"count":"a\"b\\c\nd\u0001é"}"#);
+        assert_eq!(
+            message,
+            "invalid type: string \"a\\\"b\\\\c\\nd\\u{1}é\", expected u32 at line 1 column 28"
+        );
+    }
+
+    #[test]
+    fn range_errors_are_invalid_values() {
+        let cases = [
+            (
+                r#"{"small":256}"#,
+                "small",
+                "invalid value: integer `256`, expected u8 at line 1 column 12",
+            ),
+            (
+                r#"{"count":-1}"#,
+                "count",
+                "invalid value: integer `-1`, expected u32 at line 1 column 11",
+            ),
+            (
+                r#"{"signed":9223372036854775808}"#,
+                "signed",
+                "invalid value: integer `9223372036854775808`, expected i64 at line 1 column 29",
+            ),
+        ];
+        for (doc, field, message) in cases {
+            assert_eq!(
+                fail::<Scalars>(doc),
+                (field.to_string(), message.to_string()),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_through_arrays_maps_and_structs() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Key {
+            #[allow(dead_code)]
+            name: String,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Keys {
+            #[allow(dead_code)]
+            keys: Vec<Key>,
+            #[allow(dead_code)]
+            #[serde(default)]
+            nested: BTreeMap<String, Vec<Vec<u32>>>,
+        }
+        let doc = "{\"keys\":[{\"name\":\"a\"},{\"name\":\"b\"},\n {\"name\":3}]}";
+        assert_eq!(
+            fail::<Keys>(doc),
+            (
+                "keys[2].name".into(),
+                "invalid type: integer `3`, expected a string at line 2 column 10".into()
+            )
+        );
+        // A missing field is reported at the closing brace of its object.
+        assert_eq!(
+            fail::<Keys>(r#"{"keys":[{"name":"a"},{ }]}"#),
+            (
+                "keys[1]".into(),
+                "missing field `name` at line 1 column 25".into()
+            )
+        );
+        assert_eq!(
+            fail::<Keys>(r#"{"keys":[],"nested":{"x.y":[[1],[2,"3"]]}}"#),
+            (
+                "nested.x.y[1][1]".into(),
+                "invalid type: string \"3\", expected u32 at line 1 column 38".into()
+            )
+        );
+        // An unknown field is reported as that field, at its key.
+        assert_eq!(
+            fail::<Keys>(r#"{"keys":[{"name":"a","nme":1}]}"#),
+            (
+                "keys[0].nme".into(),
+                "unknown field `nme`, expected `name` at line 1 column 26".into()
+            )
+        );
+        // Errors of the document itself have no field.
+        assert_eq!(
+            fail::<Keys>("{}"),
+            (
+                String::new(),
+                "missing field `keys` at line 1 column 2".into()
+            )
+        );
+        assert_eq!(
+            fail::<Keys>(r#"{"keys":[],"keys":[]}"#),
+            (
+                String::new(),
+                "duplicate field `keys` at line 1 column 17".into()
+            )
+        );
+    }
+
+    #[test]
+    fn structs_are_objects_not_arrays() {
+        #[derive(Debug, Deserialize)]
+        struct Inner {
+            #[allow(dead_code)]
+            a: u32,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Outer {
+            #[allow(dead_code)]
+            inner: Inner,
+        }
+        assert_eq!(
+            fail::<Outer>(r#"{"inner":[1]}"#),
+            (
+                "inner".into(),
+                "invalid type: sequence, expected struct Inner at line 1 column 10".into()
+            )
+        );
+        assert_eq!(
+            fail::<Outer>(r#"{"inner":1.0}"#),
+            (
+                "inner".into(),
+                "invalid type: floating point `1.0`, expected struct Inner at line 1 column 12"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped_without_deny_unknown_fields() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Lenient {
+            a: u32,
+        }
+        let v: Lenient = from(r#"{"x":{"deep":[1,{"y":null}]},"a":1,"z":"s"}"#).unwrap();
+        assert_eq!(v, Lenient { a: 1 });
+    }
+
+    #[test]
+    fn tuples_check_their_length() {
+        assert_eq!(
+            fail::<Scalars>(r#"{"pair":[1,"a",2]}"#),
+            (
+                "pair".into(),
+                "invalid length 3, expected fewer elements in the array at line 1 column 16".into()
+            )
+        );
+        assert_eq!(
+            fail::<Scalars>(r#"{"pair":[1]}"#),
+            (
+                "pair".into(),
+                "invalid length 1, expected a tuple of size 2 at line 1 column 11".into()
+            )
+        );
+    }
+
+    #[test]
+    fn unit_variants_from_strings() {
+        assert_eq!(
+            fail::<Scalars>(r#"{"the-mode":"oauth"}"#),
+            (
+                "the-mode".into(),
+                "unknown variant `oauth`, expected `api_key` or `basic` at line 1 column 19".into()
+            )
+        );
+        assert_eq!(
+            fail::<Scalars>(r#"{"the-mode":1}"#),
+            (
+                "the-mode".into(),
+                "invalid type: integer `1`, expected enum Mode at line 1 column 13".into()
+            )
+        );
+        assert_eq!(
+            fail::<Scalars>(r#"{"the-mode":{"basic":null,"api_key":null}}"#),
+            ("the-mode".into(), "invalid value: map, expected a string or an object with a single key at line 1 column 13".into())
+        );
+        // `{"variant": null}` is the same unit variant.
+        let s: Scalars = from(r#"{"the-mode":{"basic":null}}"#).unwrap();
+        assert_eq!(s.the_mode, Mode::Basic);
+        assert_eq!(
+            fail::<Scalars>(r#"{"the-mode":{"basic":1}}"#),
+            (
+                "the-mode.basic".into(),
+                "invalid type: integer `1`, expected unit at line 1 column 22".into()
+            )
+        );
+    }
+
+    #[test]
+    fn externally_tagged_variants() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(rename_all = "snake_case")]
+        enum Action {
+            Drop,
+            Status(u32),
+            Pair(u32, u32),
+            Reply { status: u32, body: String },
+        }
+        assert_eq!(from::<Action>(r#""drop""#).unwrap(), Action::Drop);
+        assert_eq!(
+            from::<Action>(r#"{"status":403}"#).unwrap(),
+            Action::Status(403)
+        );
+        assert_eq!(
+            from::<Action>(r#"{"pair":[1,2]}"#).unwrap(),
+            Action::Pair(1, 2)
+        );
+        assert_eq!(
+            from::<Action>(r#"{"reply":{"status":200,"body":"ok"}}"#).unwrap(),
+            Action::Reply {
+                status: 200,
+                body: "ok".into()
+            }
+        );
+        let err = from::<Action>(r#""status""#).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "invalid type: unit variant, expected newtype variant at line 1 column 8"
+        );
+        let err = from::<Action>(r#"{"reply":{"status":"x","body":"ok"}}"#).unwrap_err();
+        assert_eq!(err.field(), "reply.status");
+        let err = from::<Action>(r#"{"nope":1}"#).unwrap_err();
+        assert_eq!(err.field(), "nope");
+        assert!(err.message().starts_with("unknown variant `nope`"), "{err}");
+    }
+
+    #[test]
+    fn internally_tagged_and_untagged_enums() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Source {
+            Header { name: String },
+            Query { param: String, required: bool },
+        }
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(untagged)]
+        enum Limit {
+            Count(u64),
+            Named(String),
+        }
+        assert_eq!(
+            from::<Source>(r#"{"type":"header","name":"x"}"#).unwrap(),
+            Source::Header { name: "x".into() }
+        );
+        assert_eq!(
+            from::<Source>(r#"{"param":"k","type":"query","required":true}"#).unwrap(),
+            Source::Query {
+                param: "k".into(),
+                required: true
+            }
+        );
+        assert!(from::<Source>(r#"{"type":"cookie"}"#)
+            .unwrap_err()
+            .message()
+            .starts_with("unknown variant `cookie`"));
+        assert_eq!(from::<Limit>("5").unwrap(), Limit::Count(5));
+        assert_eq!(
+            from::<Limit>(r#""all""#).unwrap(),
+            Limit::Named("all".into())
+        );
+        assert!(from::<Limit>("1.5").is_err());
+    }
+
+    #[test]
+    fn display_has_field_and_position() {
+        let err = from::<Scalars>(r#"{"count":"x"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `count`: invalid type: string \"x\", expected u32 at line 1 column 12"
+        );
+        assert_eq!(format!("{err:?}"), err.to_string());
+        let err = <Error as de::Error>::custom("plain");
+        assert_eq!(
+            (err.field(), err.message(), err.to_string()),
+            ("", "plain".to_string(), "plain".to_string())
+        );
+    }
+
+    #[test]
+    fn float_placeholder_without_a_document_number() {
+        // A visitor reporting a float it computed itself: no text to quote.
+        let err = <Error as de::Error>::invalid_value(Unexpected::Float(0.1), &"a ratio");
+        assert_eq!(
+            err.message(),
+            "invalid value: floating point number, expected a ratio"
+        );
+        let mut s = String::new();
+        quote(&mut s, "\u{7f}\r\t");
+        assert_eq!(s, "\"\\u{7f}\\r\\t\"");
     }
 }
