@@ -6,7 +6,8 @@
 #
 # Envoy runs with one worker; CURL ARGS (default: a plain GET) are sent to its listener at $URL
 # (exported for the args, e.g. run.sh p.json -H 'x-foo: a' '$URL/path' — quote $URL). Lines of
-# the main-thread and worker VMs are all printed, in log order.
+# the main-thread and worker VMs are all printed, in log order. With BLACKHOLE=1 the `dead` cluster
+# accepts connections and never answers (to see callout timeouts) instead of refusing them.
 # shellcheck source-path=SCRIPTDIR/../../../..
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,8 +32,10 @@ wasm="$ROOT/target/wasm32-wasip1/release/abi_probe.wasm"
 
 work=$(mktemp -d)
 envoy_pid=""
+hole_pid=""
 cleanup() {
   if [ -n "$envoy_pid" ]; then kill "$envoy_pid" 2>/dev/null || true; wait "$envoy_pid" 2>/dev/null || true; fi
+  if [ -n "$hole_pid" ]; then kill "$hole_pid" 2>/dev/null || true; wait "$hole_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,6 +59,16 @@ for key, value in values.items():
     text = text.replace("@" + key + "@", value)
 open(out, "w").write(text)
 PY
+
+if [ "${BLACKHOLE:-0}" = 1 ]; then
+  python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+held = []
+while True: held.append(s.accept()[0])' "$dead_port" &
+  hole_pid=$!
+fi
 
 step "starting Envoy ($ENVOY_BIN)"
 "$ENVOY_BIN" -c "$work/envoy.yaml" --concurrency 1 --log-level warn --component-log-level wasm:info \
