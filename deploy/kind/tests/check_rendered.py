@@ -13,6 +13,7 @@
 """
 
 import base64
+import hashlib
 import json
 import sys
 
@@ -77,8 +78,9 @@ def main(filter_name, method, config_path, module_path, sha, phase, fail, mode, 
                    p["patch"]["operation"])
         (cm,) = by_kind["ConfigMap"]
         expect("ConfigMap name", f"wasm-{resource}", cm["metadata"]["name"])
-        expect("ConfigMap holds the module", module,
-               base64.b64decode(cm["binaryData"][f"{filter_name}.wasm"]))
+        held = base64.b64decode(cm["binaryData"][f"{filter_name}.wasm"])
+        expect("ConfigMap holds the module (sha256)", hashlib.sha256(module).hexdigest(),
+               hashlib.sha256(held).hexdigest())
         selector = ef["spec"]["workloadSelector"]["labels"]
         for name in ("echo", "client"):
             ann = deployments[name]["spec"]["template"]["metadata"].get("annotations") or {}

@@ -19,16 +19,19 @@ validate() { "$py" deploy/kind/tests/validate_manifests.py --crds "$crds" "$@"; 
 
 filters=$(filter_names)
 for f in $filters; do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
+# A snapshot of the modules: a build running meanwhile must not change them under the test.
+mkdir -p "$work/dist"
+for f in $filters; do cp "dist/$f.wasm" "$work/dist/"; done
 
 for f in $filters; do
-  sha=$(sha256sum "dist/$f.wasm" | cut -d' ' -f1)
+  sha=$(sha256sum "$work/dist/$f.wasm" | cut -d' ' -f1)
   url="oci://kind-registry:5000/proxy-wasm/$f@sha256:$sha"
   mesh_load_filter "$f"
   for method in wasmplugin envoyfilter; do
     echo "$f, $method"
-    { render_workloads "$f" "$method" "$sha"; printf -- '---\n'; render_plugin "$f" "$method" "$url" "$sha" "dist/$f.wasm"; } >"$work/$f-$method.yaml"
+    { render_workloads "$f" "$method" "$sha"; printf -- '---\n'; render_plugin "$f" "$method" "$url" "$sha" "$work/dist/$f.wasm"; } >"$work/$f-$method.yaml"
     if out=$(validate "$work/$f-$method.yaml" 2>&1); then pass "schemas: $out"; else fail "schemas:"; printf '%s\n' "$out" | sed 's/^/       /'; fi
-    "$py" deploy/kind/tests/check_rendered.py "$f" "$method" "deploy/$f/config.json" "dist/$f.wasm" "$sha" \
+    "$py" deploy/kind/tests/check_rendered.py "$f" "$method" "deploy/$f/config.json" "$work/dist/$f.wasm" "$sha" \
       "$PHASE" "$FAIL_STRATEGY" "$MATCH_MODE" "$WORKLOADS" "$MESH_CLUSTERS" <"$work/$f-$method.yaml" || FAILURES=$((FAILURES + 1))
   done
 done

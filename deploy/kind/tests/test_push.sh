@@ -37,26 +37,29 @@ check_image() { "$py" deploy/kind/tests/check_image.py "$work/layout" "$@" || fa
 
 filters=$(filter_names)
 for f in $filters; do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
+# A snapshot of the modules: a build running meanwhile must not change them under the test.
+mkdir -p "$work/dist"
+for f in $filters; do cp "dist/$f.wasm" "$work/dist/"; done
 
 for f in $filters; do
   echo "$f: push, then read back with skopeo"
-  run scripts/push.sh "$f" --registry "127.0.0.1:$port" --no-build
+  run scripts/push.sh "$f" --registry "127.0.0.1:$port" --wasm "$work/dist/$f.wasm"
   expect_status "push $f" 0 "$status"
   digest=${out##*@}
   expect_eq "stdout is the reference pinned by digest" "127.0.0.1:$port/proxy-wasm/$f@$digest" "$out"
   raw_digest=sha256:$(skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$port/proxy-wasm/$f:dev" | sha256sum | cut -d' ' -f1) || true
   expect_eq "the tag's manifest (skopeo) has the printed digest" "$digest" "$raw_digest"
-  skopeo_copy "127.0.0.1:$port/proxy-wasm/$f@$digest" "$f" && check_image "$f" "dist/$f.wasm" "$f" "$digest" plain
+  skopeo_copy "127.0.0.1:$port/proxy-wasm/$f@$digest" "$f" && check_image "$f" "$work/dist/$f.wasm" "$f" "$digest" plain
 done
 
 # One filter for the variant, build and auth cases: http_headers, the reference filter.
 f=http_headers
 printf '%s\n' "$filters" | grep -qx "$f" || f=$(printf '%s\n' "$filters" | head -1)
 echo "$f: the WebAssembly Hub variant"
-run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag hub --wasm-hub-variant --no-build
+run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag hub --wasm-hub-variant --wasm "$work/dist/$f.wasm"
 expect_status "push --wasm-hub-variant" 0 "$status"
 digest=${out##*@}
-skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:hub" hub && check_image hub "dist/$f.wasm" "$f" "$digest" wasmhub
+skopeo_copy "127.0.0.1:$port/proxy-wasm/$f:hub" hub && check_image hub "$work/dist/$f.wasm" "$f" "$digest" wasmhub
 
 echo "$f: build then push (no --no-build)"
 run scripts/push.sh "$f" --registry "127.0.0.1:$port" --tag built
@@ -72,11 +75,11 @@ run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build --username
 expect_status "a wrong password" 4 "$status"
 expect_contains "it says the registry refused" "error: registry refused the credentials: 127.0.0.1:$auth_port: " "$err"
 expect_contains "with the registry's answer" "UNAUTHORIZED" "$err"
-run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --no-build --username alice --password-stdin <<<"correct horse"
+run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --wasm "$work/dist/$f.wasm" --username alice --password-stdin <<<"correct horse"
 expect_status "the right password" 0 "$status"
 digest=${out##*@}
 skopeo_copy "127.0.0.1:$auth_port/proxy-wasm/$f:dev" auth --src-creds "alice:correct horse" &&
-  check_image auth "dist/$f.wasm" "$f" "$digest" plain >/dev/null
+  check_image auth "$work/dist/$f.wasm" "$f" "$digest" plain >/dev/null
 mkdir -p "$work/docker"
 printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$auth_port" "$(printf 'alice:correct horse' | base64 -w0)" >"$work/docker/config.json"
 DOCKER_CONFIG="$work/docker" run scripts/push.sh "$f" --registry "127.0.0.1:$auth_port" --tag from-config --no-build
