@@ -213,4 +213,77 @@ mod tests {
             assert_eq!(err.to_string(), "the configuration must be a JSON object");
         }
     }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Ops {
+        #[allow(dead_code)]
+        set: OrderedMap<String>,
+        #[allow(dead_code)]
+        add: OrderedMap<String>,
+        #[allow(dead_code)]
+        remove: Vec<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Sides {
+        #[allow(dead_code)]
+        request: Ops,
+    }
+
+    #[test]
+    fn full_messages() {
+        let err = parse::<Config>(br#"{"limit":"ten"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `limit`: invalid type: string \"ten\", expected u32 at line 1 column 14"
+        );
+        let err = parse::<Sides>(br#"{"request":{"sett":{}}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `request.sett`: unknown field `sett`, expected one of `set`, `add`, `remove` at line 1 column 18"
+        );
+        let err = parse::<Sides>(
+            b"{\n  \"request\": {\n    \"set\": {\"x\": \"1\", \"x\": \"2\"}\n  }\n}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `request.set`: duplicate key `x` at line 3 column 25"
+        );
+        let err = parse::<Sides>(br#"{"request":{"remove":["a",2.50]}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `request.remove[1]`: invalid type: floating point `2.50`, expected a string at line 1 column 30"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_no_field() {
+        for (doc, want) in [
+            (&b"{\"limit\":}"[..], "expected value at line 1 column 10"),
+            (b"{\"limit\":1,}", "trailing comma at line 1 column 12"),
+            (
+                b"{\"limit\":1",
+                "EOF while parsing an object at line 1 column 10",
+            ),
+            (b"{\"a\":\"\xff\"}", "invalid UTF-8 at line 1 column 7"),
+            (b"{\"a\":\"\\q\"}", "invalid escape at line 1 column 8"),
+        ] {
+            let err = parse::<Config>(doc).unwrap_err();
+            assert_eq!((err.field.as_str(), err.to_string().as_str()), ("", want));
+        }
+    }
+
+    #[test]
+    fn ordered_map_allows_the_same_key_in_different_maps() {
+        let c: Sides = parse(br#"{"request":{"set":{"a":"1"},"add":{"a":"2"}}}"#).unwrap();
+        assert_eq!(c.request.set.0, [("a".to_string(), "1".to_string())]);
+        assert_eq!(c.request.add.0, [("a".to_string(), "2".to_string())]);
+        assert!(parse::<WithPairs>(br#"{"headers":{}}"#)
+            .unwrap()
+            .headers
+            .is_empty());
+    }
 }
