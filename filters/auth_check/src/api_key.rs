@@ -30,9 +30,9 @@ impl ApiKeys {
             (header, _) => header,
         };
         if let Some(h) = &header {
-            headers::validate_name(h).map_err(|e| ConfigError::invalid("api_key.header", e))?;
+            headers::validate_name(h).map_err(|e| crate::reader::invalid("api_key.header", e))?;
             if headers::is_pseudo(h) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     "api_key.header",
                     format!("`{h}` is a pseudo-header"),
                 ));
@@ -43,7 +43,7 @@ impl ApiKeys {
                 || q.chars()
                     .any(|c| "&=#?%+".contains(c) || c.is_whitespace() || c.is_control());
             if bad {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     "api_key.query_param",
                     format!("`{q}` is not a plain query parameter name"),
                 ));
@@ -51,7 +51,7 @@ impl ApiKeys {
         }
         let keys = section.objects("keys", KEY_FIELDS)?.unwrap_or_default();
         if keys.is_empty() {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 "api_key.keys",
                 "empty: at least one key is required",
             ));
@@ -64,16 +64,16 @@ impl ApiKeys {
             let key = entry.required_string("key")?;
             // Messages describe the key, never quote it.
             if key.is_empty() {
-                return Err(ConfigError::invalid(field("key"), "empty"));
+                return Err(crate::reader::invalid(field("key"), "empty"));
             }
             if !is_clean(&key) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field("key"),
                     "contains whitespace at either end or a control character",
                 ));
             }
             if client.is_empty() || !is_clean(&client) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field("client"),
                     format!(
                         "`{}` must be non-empty, without control characters or surrounding whitespace",
@@ -83,7 +83,7 @@ impl ApiKeys {
             }
             let digest = sha256(&[key.as_bytes()]);
             if let Some(j) = digests.iter().position(|d| *d == digest) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field("key"),
                     format!("same key as `api_key.keys[{j}]`"),
                 ));

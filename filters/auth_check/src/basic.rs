@@ -89,7 +89,7 @@ impl BasicUsers {
                 .chars()
                 .any(|c| c == '"' || c == '\\' || c.is_control())
         {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("realm"),
                 format!(
                     "`{}` must be non-empty, without `\"`, `\\` or control characters",
@@ -99,7 +99,7 @@ impl BasicUsers {
         }
         let users = section.strings("users")?.unwrap_or_default();
         if users.is_empty() {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("users"),
                 "empty: at least one user is required",
             ));
@@ -109,19 +109,19 @@ impl BasicUsers {
         for (i, line) in users.iter().enumerate() {
             let field = format!("{}[{i}]", section.field("users"));
             let Some((name, hash)) = line.split_once(':') else {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     "expected an htpasswd line `user:{SHA}...` or `user:{SSHA256}...`",
                 ));
             };
             if name.is_empty() || name.trim() != name || name.chars().any(char::is_control) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     "the user name must be non-empty, without control characters or surrounding whitespace",
                 ));
             }
             if let Some(j) = names.iter().position(|n| n == name) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!(
                         "user `{name}` is already defined by `{}[{j}]`",
@@ -130,7 +130,7 @@ impl BasicUsers {
                 ));
             }
             let hash = PasswordHash::parse(hash)
-                .map_err(|e| ConfigError::invalid(field, format!("user `{name}`: {e}")))?;
+                .map_err(|e| crate::reader::invalid(field, format!("user `{name}`: {e}")))?;
             names.push(name.to_string());
             hashes.push(hash);
         }

@@ -45,7 +45,7 @@ impl Mode {
             .into_iter()
             .find(|m| m.name() == name)
             .ok_or_else(|| {
-                ConfigError::invalid(
+                crate::reader::invalid(
                     "mode",
                     format!("unknown mode `{name}`, expected one of `api_key`, `basic`, `remote`"),
                 )
@@ -75,7 +75,7 @@ impl Settings {
         let mode = match root.string("mode")? {
             Some(name) => Mode::parse(&name)?,
             None => {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     "mode",
                     "required: one of `api_key`, `basic`, `remote`",
                 ))
@@ -83,7 +83,7 @@ impl Settings {
         };
         for owner in [Mode::ApiKey, Mode::Basic, Mode::Remote] {
             if owner != mode && root.has(owner.name()) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     owner.name(),
                     format!("set, but mode is `{}`", mode.name()),
                 ));
@@ -94,9 +94,9 @@ impl Settings {
             .string("identity_header")?
             .unwrap_or_else(|| DEFAULT_IDENTITY_HEADER.to_string());
         headers::validate_name(&identity_header)
-            .map_err(|e| ConfigError::invalid("identity_header", e))?;
+            .map_err(|e| crate::reader::invalid("identity_header", e))?;
         if headers::is_pseudo(&identity_header) {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 "identity_header",
                 format!("`{identity_header}` is a pseudo-header"),
             ));
@@ -107,7 +107,7 @@ impl Settings {
 
         let section = |fields: &[&str]| {
             root.object(mode.name(), fields)?.ok_or_else(|| {
-                ConfigError::invalid(
+                crate::reader::invalid(
                     mode.name(),
                     format!("required when mode is `{}`", mode.name()),
                 )
@@ -133,7 +133,7 @@ impl Settings {
                 .then_some("remote.upstream_headers"),
         };
         if let Some(field) = clash {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 "identity_header",
                 format!("`{identity_header}` is also used by `{field}`"),
             ));

@@ -11,19 +11,19 @@ impl ExemptPaths {
         for (i, prefix) in prefixes.iter().enumerate() {
             let field = format!("exempt_paths[{i}]");
             if !prefix.starts_with('/') {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!("`{prefix}` must start with `/`"),
                 ));
             }
             if prefix.contains(['?', '#', '%', '\\']) || prefix.chars().any(char::is_control) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!("`{prefix}` must be a plain path (no query, fragment, `%`, `\\` or control characters)"),
                 ));
             }
             if !is_plain(prefix) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!("`{prefix}` must not contain `//`, `.` or `..` segments"),
                 ));

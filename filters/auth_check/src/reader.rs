@@ -27,7 +27,7 @@ impl<'a> Obj<'a> {
 
     fn at(value: &'a Json, path: String, allowed: &[&str]) -> Result<Self, ConfigError> {
         let Json::Object(map) = value else {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 path,
                 format!("expected an object, got {}", value.kind()),
             ));
@@ -42,7 +42,7 @@ impl<'a> Obj<'a> {
                 message.push_str(a);
                 message.push('`');
             }
-            return Err(ConfigError::invalid(join(&path, unknown), message));
+            return Err(crate::reader::invalid(join(&path, unknown), message));
         }
         Ok(Obj {
             map: Some(map.as_slice()),
@@ -68,7 +68,7 @@ impl<'a> Obj<'a> {
     }
 
     fn wrong(&self, key: &str, expected: &str, got: &Json) -> ConfigError {
-        ConfigError::invalid(
+        crate::reader::invalid(
             self.field(key),
             format!("expected {expected}, got {}", got.kind()),
         )
@@ -94,7 +94,7 @@ impl<'a> Obj<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Json::Int(n)) => Ok(Some(*n)),
-            Some(Json::OtherNumber) => Err(ConfigError::invalid(
+            Some(Json::OtherNumber) => Err(crate::reader::invalid(
                 self.field(key),
                 "expected an integer (milliseconds)",
             )),
@@ -112,7 +112,7 @@ impl<'a> Obj<'a> {
             match item {
                 Json::Str(s) => out.push(s.clone()),
                 v => {
-                    return Err(ConfigError::invalid(
+                    return Err(crate::reader::invalid(
                         format!("{}[{i}]", self.field(key)),
                         format!("expected a string, got {}", v.kind()),
                     ))
@@ -155,7 +155,7 @@ impl<'a> Obj<'a> {
     /// A string that must be present.
     pub fn required_string(&self, key: &str) -> Result<String, ConfigError> {
         self.string(key)?
-            .ok_or_else(|| ConfigError::invalid(self.field(key), "required"))
+            .ok_or_else(|| crate::reader::invalid(self.field(key), "required"))
     }
 }
 
@@ -173,6 +173,14 @@ pub fn printable(s: &str) -> String {
         }
     }
     out
+}
+
+/// A configuration error. Out of line: error paths are many and cold, and inlining
+/// `ConfigError::invalid` at each of them costs module size.
+#[cold]
+#[inline(never)]
+pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::invalid(field, message)
 }
 
 fn join(path: &str, key: &str) -> String {

@@ -64,7 +64,7 @@ impl Remote {
     pub fn new(section: &Obj) -> Result<Self, ConfigError> {
         let cluster = section.required_string("cluster")?;
         if !is_token(&cluster) {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("cluster"),
                 format!(
                     "`{}` is not a cluster name (empty, or contains whitespace or control characters)",
@@ -74,7 +74,7 @@ impl Remote {
         }
         let path = section.required_string("path")?;
         if !path.starts_with('/') || !is_token(&path) || path.contains('#') {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("path"),
                 format!(
                     "`{}` must start with `/` and contain no whitespace, control characters or `#`",
@@ -86,7 +86,7 @@ impl Remote {
             .string("authority")?
             .unwrap_or_else(|| cluster.clone());
         if !is_token(&authority) || authority.contains('/') {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("authority"),
                 format!(
                     "`{}` is not a host name",
@@ -96,13 +96,13 @@ impl Remote {
         }
         let timeout_ms = section.integer("timeout_ms")?.unwrap_or(DEFAULT_TIMEOUT_MS);
         if timeout_ms <= 0 {
-            return Err(ConfigError::invalid(
+            return Err(crate::reader::invalid(
                 section.field("timeout_ms"),
                 format!("must be greater than 0, got {timeout_ms}"),
             ));
         }
         let timeout_ms = u32::try_from(timeout_ms).map_err(|_| {
-            ConfigError::invalid(
+            crate::reader::invalid(
                 section.field("timeout_ms"),
                 format!("must be at most {}, got {timeout_ms}", u32::MAX),
             )
@@ -114,12 +114,12 @@ impl Remote {
         let mut forward = Vec::with_capacity(forward_names.len());
         for (i, name) in forward_names.into_iter().enumerate() {
             let field = format!("{}[{i}]", section.field("forward_headers"));
-            headers::validate_name(&name).map_err(|e| ConfigError::invalid(&field, e))?;
+            headers::validate_name(&name).map_err(|e| crate::reader::invalid(&field, e))?;
             let to = if headers::is_pseudo(&name) {
                 match PSEUDO_FORWARDS.iter().find(|(p, _)| *p == name) {
                     Some((_, to)) => to.to_string(),
                     None => {
-                        return Err(ConfigError::invalid(
+                        return Err(crate::reader::invalid(
                             field,
                             format!("`{name}` cannot be forwarded; pseudo-headers allowed: :path, :method, :authority, :scheme"),
                         ))
@@ -132,7 +132,7 @@ impl Remote {
                 .iter()
                 .any(|f: &Forward| f.from == name || f.to == to)
             {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!("`{name}` is listed twice"),
                 ));
@@ -146,7 +146,7 @@ impl Remote {
             let field = format!("{}[{i}]", section.field("upstream_headers"));
             validate_plain_name(&field, &name)?;
             if upstream_headers.contains(&name) {
-                return Err(ConfigError::invalid(
+                return Err(crate::reader::invalid(
                     field,
                     format!("`{name}` is listed twice"),
                 ));
@@ -245,9 +245,9 @@ pub fn first<'a>(pairs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]>
 }
 
 fn validate_plain_name(field: &str, name: &str) -> Result<(), ConfigError> {
-    headers::validate_name(name).map_err(|e| ConfigError::invalid(field, e))?;
+    headers::validate_name(name).map_err(|e| crate::reader::invalid(field, e))?;
     if headers::is_pseudo(name) {
-        return Err(ConfigError::invalid(
+        return Err(crate::reader::invalid(
             field,
             format!("`{name}` is a pseudo-header"),
         ));
