@@ -58,8 +58,10 @@ impl Error {
     /// Quotes the number the error is about, as written, instead of "number".
     fn with_float(mut self, text: &str) -> Self {
         if let Some(at) = self.float_at.take() {
-            let quoted = format!("`{text}`");
-            self.message.replace_range(at..at + "number".len(), &quoted);
+            let range = at..at + "number".len();
+            if self.message.get(range.clone()) == Some("number") {
+                self.message.replace_range(range, &format!("`{text}`"));
+            }
         }
         self
     }
