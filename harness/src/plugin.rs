@@ -10,7 +10,7 @@ use crate::workspace;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::{Func, Store, Val};
+use wasmtime::{Func, Store, TypedFunc, Val};
 
 /// Indexes into `abi::CALLBACKS`.
 pub(crate) mod cb {
@@ -39,6 +39,46 @@ pub(crate) mod cb {
     pub const GRPC_TRAILING_METADATA: usize = 22;
     pub const GRPC_CLOSE: usize = 23;
     pub const FOREIGN_FUNCTION: usize = 24;
+}
+
+/// A callback export, typed once at load (typed calls skip per-call signature checks).
+#[derive(Clone)]
+pub(crate) enum Callback {
+    P1R0(TypedFunc<i32, ()>),
+    P1R1(TypedFunc<i32, i32>),
+    P2R0(TypedFunc<(i32, i32), ()>),
+    P2R1(TypedFunc<(i32, i32), i32>),
+    P3R0(TypedFunc<(i32, i32, i32), ()>),
+    P3R1(TypedFunc<(i32, i32, i32), i32>),
+    P5R0(TypedFunc<(i32, i32, i32, i32, i32), ()>),
+}
+
+impl Callback {
+    fn new(store: &Store<HostState>, f: Func, params: usize, results: usize) -> Option<Callback> {
+        Some(match (params, results) {
+            (1, 0) => Callback::P1R0(f.typed(store).ok()?),
+            (1, 1) => Callback::P1R1(f.typed(store).ok()?),
+            (2, 0) => Callback::P2R0(f.typed(store).ok()?),
+            (2, 1) => Callback::P2R1(f.typed(store).ok()?),
+            (3, 0) => Callback::P3R0(f.typed(store).ok()?),
+            (3, 1) => Callback::P3R1(f.typed(store).ok()?),
+            (5, 0) => Callback::P5R0(f.typed(store).ok()?),
+            _ => return None,
+        })
+    }
+    /// Calls with `args` (missing ones are 0); callbacks without a result return 0.
+    fn call(&self, store: &mut Store<HostState>, args: &[i32]) -> wasmtime::Result<i32> {
+        let a = |i: usize| args.get(i).copied().unwrap_or(0);
+        Ok(match self {
+            Callback::P1R0(f) => f.call(store, a(0)).map(|_| 0)?,
+            Callback::P1R1(f) => f.call(store, a(0))?,
+            Callback::P2R0(f) => f.call(store, (a(0), a(1))).map(|_| 0)?,
+            Callback::P2R1(f) => f.call(store, (a(0), a(1)))?,
+            Callback::P3R0(f) => f.call(store, (a(0), a(1), a(2))).map(|_| 0)?,
+            Callback::P3R1(f) => f.call(store, (a(0), a(1), a(2)))?,
+            Callback::P5R0(f) => f.call(store, (a(0), a(1), a(2), a(3), a(4))).map(|_| 0)?,
+        })
+    }
 }
 
 /// Virtual wall clock at start: 2026-01-01T00:00:00Z.
@@ -288,7 +328,6 @@ impl PluginBuilder {
             deferred: Vec::new(),
             logs: Vec::new(),
             log_level,
-            metrics: Vec::new(),
             clock_ns: CLOCK_START_NS,
             monotonic_ns: 1_000_000_000,
             tick_period_ms: 0,
@@ -325,19 +364,16 @@ impl PluginBuilder {
         let mut funcs = Vec::new();
         for (name, params, results) in crate::abi::CALLBACKS {
             let f = instance.get_func(&mut store, name);
-            if let Some(f) = f {
-                let ty = f.ty(&store);
-                let ok = ty.params().len() == *params
-                    && ty.results().len() == *results
-                    && ty.params().chain(ty.results()).all(|t| t.is_i32());
-                if !ok {
-                    return Err(Error::BadExport {
+            let typed = match f {
+                None => None,
+                Some(f) => Some(Callback::new(&store, f, *params, *results).ok_or_else(|| {
+                    Error::BadExport {
                         name: name.to_string(),
                         reason: format!("expected {params} i32 params and {results} i32 results"),
-                    });
-                }
-            }
-            funcs.push(f);
+                    }
+                })?),
+            };
+            funcs.push(typed);
         }
         let start: Vec<(String, Func)> = ["_initialize", "main", "_start"]
             .iter()
@@ -364,7 +400,7 @@ impl PluginBuilder {
 /// One VM of a proxy-wasm module with its root context, driven as Envoy would.
 pub struct Plugin {
     pub(crate) store: Store<HostState>,
-    pub(crate) funcs: Vec<Option<Func>>,
+    pub(crate) funcs: Vec<Option<Callback>>,
     abi: AbiVersion,
     name: String,
     pub(crate) failed: Option<String>,
@@ -373,6 +409,24 @@ pub struct Plugin {
     pub(crate) auto_http: Vec<(String, Response)>,
     host: Host,
     root_deleted: bool,
+}
+
+/// What Envoy 1.40 delivers for a callout that timed out (measured, harness/probes/ENVOY.md).
+fn timeout_response() -> Message {
+    let body = b"upstream request timeout".to_vec();
+    let headers = vec![
+        (":status".to_string(), b"504".to_vec()),
+        (
+            "content-length".to_string(),
+            body.len().to_string().into_bytes(),
+        ),
+        ("content-type".to_string(), b"text/plain".to_vec()),
+    ];
+    Message {
+        headers,
+        body,
+        trailers: Vec::new(),
+    }
 }
 
 pub(crate) fn chain(e: &wasmtime::Error) -> String {
@@ -452,20 +506,14 @@ impl Plugin {
     /// Calls a callback with the context it is for (args[0]) as the effective context.
     /// None when the module does not export it. A trap fails the VM.
     pub(crate) fn callback(&mut self, index: usize, args: &[i32]) -> Result<Option<i32>> {
-        let Some(f) = self.funcs[index] else {
+        let Some(f) = self.funcs[index].clone() else {
             return Ok(None);
         };
         let ctx = args.first().copied().unwrap_or(0) as u32;
         self.store.data_mut().effective = ctx;
         let mark = self.store.data().logs.len();
-        let mut params = [Val::I32(0); 5];
-        for (p, a) in params.iter_mut().zip(args) {
-            *p = Val::I32(*a);
-        }
-        let mut results = [Val::I32(0)];
-        let nres = crate::abi::CALLBACKS[index].2;
-        match f.call(&mut self.store, &params[..args.len()], &mut results[..nres]) {
-            Ok(()) => Ok(Some(results[0].i32().unwrap_or(0))),
+        match f.call(&mut self.store, args) {
+            Ok(v) => Ok(Some(v)),
             Err(e) => Err(self.trap(ctx, &e, mark)),
         }
     }
@@ -535,30 +583,42 @@ impl Plugin {
         self.store.data_mut().logs.clear();
     }
     /// A metric by the name the filter defined: counter/gauge value, histogram sample count.
+    /// Metrics belong to the host: its VMs count into the same ones, as in Envoy's stats store.
     pub fn metric(&self, name: &str) -> Option<i64> {
-        self.store
-            .data()
-            .metrics
-            .iter()
-            .find(|m| m.name == name)
-            .map(|m| m.value)
+        let s = self.host.lock();
+        s.metrics.iter().find(|m| m.name == name).map(|m| m.value)
     }
     pub fn metrics(&self) -> Vec<(String, MetricKind, i64)> {
-        self.store
-            .data()
-            .metrics
+        let s = self.host.lock();
+        s.metrics
             .iter()
             .map(|m| (m.name.clone(), m.kind, m.value))
             .collect()
     }
     /// Values recorded into a histogram.
     pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
-        self.store
-            .data()
-            .metrics
+        let s = self.host.lock();
+        s.metrics
             .iter()
             .find(|m| m.name == name && m.kind == MetricKind::Histogram)
             .map(|m| m.samples.clone())
+    }
+    /// The module's linear memory size in 64 KiB pages (0 without memory).
+    pub fn memory_pages(&self) -> u64 {
+        self.store
+            .data()
+            .memory
+            .map(|m| m.size(&self.store))
+            .unwrap_or(0)
+    }
+    /// Stream contexts (HTTP and TCP) the host still holds, root excluded.
+    pub fn live_contexts(&self) -> usize {
+        self.store
+            .data()
+            .contexts
+            .values()
+            .filter(|c| !matches!(c, Context::Root))
+            .count()
     }
     /// Why the VM failed (the panic message or the trap), if it did.
     pub fn failure(&self) -> Option<&str> {
@@ -622,7 +682,7 @@ impl Plugin {
             .http_calls
             .remove(&token)
             .ok_or_else(|| Error::Usage(format!("no pending HTTP call with token {token}")))?;
-        if self.failed.is_some() || !self.store.data().contexts.contains_key(&p.context) {
+        if self.failed.is_some() {
             return Ok(());
         }
         let args = match &msg {
@@ -760,7 +820,8 @@ impl Plugin {
                         self.flush()?;
                     }
                 }
-                1 => self.finish_http_call(token, None)?,
+                // Envoy's router answers a timed-out callout itself.
+                1 => self.finish_http_call(token, Some(timeout_response()))?,
                 _ => self.grpc_close(token, 4, "deadline exceeded")?,
             }
         }
@@ -833,10 +894,7 @@ impl Plugin {
             self.callback(cb::DONE, &[id as i32])?;
             self.callback(cb::DELETE, &[id as i32])?;
         }
-        // Callouts of a finished stream are cancelled, as in Envoy.
-        let s = self.store.data_mut();
-        s.http_calls.retain(|_, p| p.context != id);
-        s.grpc_calls.retain(|_, p| p.context != id);
+        // Callouts outlive their stream: Envoy answers them on the root context anyway.
         Ok(())
     }
 }

@@ -129,7 +129,6 @@ pub(crate) struct HostState {
     pub deferred: Vec<Deferred>,
     pub logs: Vec<LogEntry>,
     pub log_level: Level,
-    pub metrics: Vec<Metric>,
     pub clock_ns: u64,
     pub monotonic_ns: u64,
     pub tick_period_ms: u32,
@@ -208,5 +207,7 @@ pub(crate) struct SharedState {
     pub queues: Vec<Queue>,
     /// `proxy_on_queue_ready` notifications not delivered yet, per VM: (root context, token).
     pub ready: HashMap<u64, Vec<(u32, u32)>>,
+    /// Stats live in one store in Envoy: every VM of the host counts into the same metric.
+    pub metrics: Vec<Metric>,
     pub next_vm: u64,
 }

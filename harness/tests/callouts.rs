@@ -112,7 +112,7 @@ fn http_call_arguments_are_validated_like_envoy() -> harness::Result<()> {
 }
 
 #[test]
-fn failed_and_timed_out_callouts_report_zero_sizes() -> harness::Result<()> {
+fn a_reset_callout_reports_zero_sizes_and_a_timeout_gets_envoys_504() -> harness::Result<()> {
     let mut p = probe(json!({"on": {"configure": [
         {"call": "proxy_http_call", "cluster": "a", "headers": [[":method", "GET"], [":path", "/"], [":authority", "a"]], "timeout": 1000},
         {"call": "proxy_http_call", "cluster": "a", "headers": [[":method", "GET"], [":path", "/"], [":authority", "a"]], "timeout": 3000}]}}))
@@ -120,6 +120,16 @@ fn failed_and_timed_out_callouts_report_zero_sizes() -> harness::Result<()> {
     .start()?;
     let tokens: Vec<u32> = p.pending_http_calls().iter().map(|c| c.token).collect();
     p.fail_http_call(tokens[0])?;
+    assert_eq!(
+        lines(&p).last().map(String::as_str),
+        Some(
+            format!(
+                "callback proxy_on_http_call_response ctx=1 token={} headers=0 body=0 trailers=0",
+                tokens[0]
+            )
+            .as_str()
+        )
+    );
     let mark = p.logs().len();
     p.advance_clock(Duration::from_millis(2999))?;
     assert_eq!(p.pending_http_calls().len(), 1, "not timed out yet");
@@ -128,7 +138,7 @@ fn failed_and_timed_out_callouts_report_zero_sizes() -> harness::Result<()> {
     assert_eq!(
         since(&p, mark),
         [format!(
-            "callback proxy_on_http_call_response ctx=1 token={} headers=0 body=0 trailers=0",
+            "callback proxy_on_http_call_response ctx=1 token={} headers=3 body=24 trailers=0",
             tokens[1]
         )]
     );
@@ -240,13 +250,28 @@ fn grpc_stream_sends_cancel_and_close_are_observable() -> harness::Result<()> {
             {"call": "proxy_grpc_stream", "cluster": "g", "service": "s", "method": "m", "metadata": [], "save": "b"},
             {"call": "proxy_grpc_send", "token": "$a", "message": "one"},
             {"call": "proxy_grpc_send", "token": "$a", "message": "two", "end_stream": true},
-            {"call": "proxy_grpc_cancel", "token": "$b"}]}}))
+            {"call": "proxy_grpc_cancel", "token": "$b"},
+            {"call": "proxy_grpc_stream", "cluster": "g", "service": "s", "method": "m", "metadata": [], "save": "c"},
+            {"call": "proxy_grpc_close", "token": "$c"},
+            {"call": "proxy_grpc_close", "token": 99},
+            {"call": "proxy_grpc_cancel", "token": 99}]}}))
     .cluster("g")
     .start()?;
     let calls = p.pending_grpc_calls();
-    assert_eq!(calls.len(), 1, "the cancelled stream is gone");
+    assert_eq!(calls.len(), 2, "the cancelled stream is gone");
     assert_eq!(calls[0].sent, vec![b"one".to_vec(), b"two".to_vec()]);
-    assert!(calls[0].closed_by_filter);
-    let _ = p.advance_clock(Duration::from_secs(1));
+    assert!(calls[0].closed_by_filter, "end_stream half-closes");
+    assert!(
+        calls[1].closed_by_filter && calls[1].sent.is_empty(),
+        "proxy_grpc_close half-closes"
+    );
+    assert_in_order(
+        &lines(&p),
+        &[
+            "call proxy_grpc_close -> status 0",
+            "call proxy_grpc_close -> status 2",
+            "call proxy_grpc_cancel -> status 2",
+        ],
+    );
     Ok(())
 }

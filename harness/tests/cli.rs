@@ -15,9 +15,18 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn example_scenarios_pass() {
-    for s in ["scenarios/http_headers.yaml", "scenarios/callout_probe.json"] {
+    for s in [
+        "scenarios/http_headers.yaml",
+        "scenarios/callout_probe.json",
+    ] {
         let out = harness(&["run", "--scenario", s]);
-        assert_eq!(out.status.code(), Some(0), "{s}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{s}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         assert!(text(&out.stdout).ends_with("ok\n"), "{}", text(&out.stdout));
     }
 }
@@ -32,11 +41,24 @@ fn failed_expectations_exit_1_with_a_diff() {
         "requests:\n  - path: /\n    expect:\n      client:\n        status: 404\n        headers: {equal: {x-a: c}}\n",
     )
     .expect("write");
-    let out = harness(&["run", "http_headers", "--config", r#"{"response":{"set":{"x-a":"b"}}}"#, "--scenario", path.to_str().unwrap_or_default()]);
+    let out = harness(&[
+        "run",
+        "http_headers",
+        "--config",
+        r#"{"response":{"set":{"x-a":"b"}}}"#,
+        "--scenario",
+        path.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains(r#"request 1 (GET /): client status: expected 404, got "200""#), "{err}");
-    assert!(err.contains(r#"client header x-a: expected "c", got "b""#), "{err}");
+    assert!(
+        err.contains(r#"request 1 (GET /): client status: expected 404, got "200""#),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"client header x-a: expected "c", got "b""#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -49,9 +71,18 @@ fn bad_arguments_and_scenarios_exit_2_with_the_reason() {
     std::fs::create_dir_all(&dir).expect("tmp");
     let path = dir.join("bad.yaml");
     std::fs::write(&path, "requests:\n  - pth: /\n").expect("write");
-    let out = harness(&["run", "http_headers", "--scenario", path.to_str().unwrap_or_default()]);
+    let out = harness(&[
+        "run",
+        "http_headers",
+        "--scenario",
+        path.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown field `pth`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown field `pth`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = harness(&["run", "http_headers", "--config", "{not json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -66,7 +97,12 @@ fn json_output_and_default_request() {
     assert_eq!(v["passed"], true);
     // The empty configuration of http_headers adds `hello: world` to responses.
     let client = &v["requests"][0]["client"]["headers"];
-    assert!(client.as_array().is_some_and(|h| h.iter().any(|p| p[0] == "hello" && p[1] == "world")), "{client}");
+    assert!(
+        client
+            .as_array()
+            .is_some_and(|h| h.iter().any(|p| p[0] == "hello" && p[1] == "world")),
+        "{client}"
+    );
 }
 
 #[test]

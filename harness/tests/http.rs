@@ -47,8 +47,8 @@ fn header_maps_follow_envoy() -> harness::Result<()> {
             ":path",
             ":method",
             ":scheme",
-            "x-foo",
-            "x-added"
+            "x-added",
+            "x-foo"
         ]
     );
     assert_eq!(up.header_all("x-foo"), ["c"]);
@@ -161,6 +161,7 @@ fn a_paused_body_accumulates_and_can_be_rewritten() -> harness::Result<()> {
     let mut p = probe(json!({"on": {"request_body": [
         {"when": {"eos": false}, "return": "pause"},
         {"when": {"eos": true}, "call": "proxy_get_buffer_bytes", "buffer": 0},
+        {"when": {"eos": true}, "call": "proxy_get_buffer_status", "buffer": 0},
         {"when": {"eos": true}, "call": "proxy_set_buffer_bytes", "buffer": 0, "start": 0, "size": 0, "data": ">"},
         {"when": {"eos": true}, "call": "proxy_set_buffer_bytes", "buffer": 0, "start": 100, "data": "<"},
         {"when": {"eos": true}, "call": "proxy_set_buffer_bytes", "buffer": 0, "start": 2, "size": 1, "data": "?"}]}}))
@@ -180,6 +181,7 @@ fn a_paused_body_accumulates_and_can_be_rewritten() -> harness::Result<()> {
             "callback proxy_on_request_body ctx=2 size=3 eos=false",
             "callback proxy_on_request_body ctx=2 size=6 eos=true",
             "call proxy_get_buffer_bytes -> status 0 bytes \"abcdef\"",
+            "call proxy_get_buffer_status -> status 0 size 6 flags 0",
             "call proxy_set_buffer_bytes -> status 0",
             "call proxy_set_buffer_bytes -> status 0",
             // A change in the middle of the body is refused, as Envoy does.
@@ -223,7 +225,8 @@ fn response_trailers_and_close_stream() -> harness::Result<()> {
         {"call": "proxy_close_stream", "stream": 1}]}}))
     .start()?;
     let mut s = p.http_stream();
-    s.request_headers(&[(":path", "/")], true)?;
+    s.request_headers(&[(":path", "/")], false)?;
+    assert_eq!(s.request_trailers(&[("x-rt", "1")])?, Action::Continue);
     s.response_headers(&[(":status", "200")], false)?;
     s.response_body(b"x", false)?;
     s.response_trailers(&[("grpc-status", "0")])?;
@@ -232,6 +235,7 @@ fn response_trailers_and_close_stream() -> harness::Result<()> {
     assert_in_order(
         &lines(&p),
         &[
+            "callback proxy_on_request_trailers ctx=2 trailers=1",
             "callback proxy_on_response_trailers ctx=2 trailers=1",
             "call proxy_get_header_map_value -> status 0 value \"0\"",
         ],

@@ -176,21 +176,9 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Err(s) => return s,
             };
             st(with_map(cx.data_mut(), kind, true, |m| {
-                // Overwrite the first occurrence in place, drop the others.
-                match m.iter().position(|(n, _)| *n == k) {
-                    Some(i) => {
-                        m[i].1 = v;
-                        let mut seen = 0;
-                        m.retain(|(n, _)| {
-                            if *n != k {
-                                return true;
-                            }
-                            seen += 1;
-                            seen == 1
-                        });
-                    }
-                    None => insert(m, k, v),
-                }
+                // Envoy's setCopy: every value goes, the new one is appended.
+                m.retain(|(n, _)| *n != k);
+                insert(m, k, v);
             }))
         },
     )?;

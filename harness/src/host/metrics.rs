@@ -1,12 +1,14 @@
 //! Metrics: `proxy_define_metric`, `proxy_increment_metric`, `proxy_record_metric`,
-//! `proxy_get_metric`. Counters only go up; histograms can be recorded, not read.
+//! `proxy_get_metric`. Counters only go up (record adds, as Envoy does); histograms can be
+//! recorded, not read. Metrics live in the host, shared by its VMs like Envoy's stats store.
 
 use crate::abi::metric::{COUNTER, GAUGE, HISTOGRAM};
 use crate::abi::status::{BAD_ARGUMENT, OK};
 use crate::host::st;
 use crate::memory::{read_str, write_u32, write_u64, Cx};
-use crate::state::{HostState, Metric};
+use crate::state::{HostState, Metric, SharedState};
 use crate::types::MetricKind;
+use std::sync::MutexGuard;
 use wasmtime::Linker;
 
 /// Ids carry the type in the low bits, like Envoy's.
@@ -19,9 +21,14 @@ fn id(index: usize, kind: MetricKind) -> u32 {
     ((index as u32) << 2) | t
 }
 
-fn metric(s: &mut HostState, id: i32) -> Option<&mut Metric> {
-    let m = s.metrics.get_mut((id as u32 >> 2) as usize)?;
-    (self::id((id as u32 >> 2) as usize, m.kind) == id as u32).then_some(m)
+fn metric(s: &mut SharedState, metric_id: i32) -> Option<&mut Metric> {
+    let index = (metric_id as u32 >> 2) as usize;
+    let m = s.metrics.get_mut(index)?;
+    (id(index, m.kind) == metric_id as u32).then_some(m)
+}
+
+fn shared<'a>(cx: &'a Cx<'_>) -> MutexGuard<'a, SharedState> {
+    cx.data().shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -39,21 +46,23 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(n) => n,
                 Err(s) => return s,
             };
-            let s = cx.data_mut();
-            let index = match s
-                .metrics
-                .iter()
-                .position(|m| m.name == name && m.kind == kind)
-            {
-                Some(i) => i,
-                None => {
-                    s.metrics.push(Metric {
-                        name,
-                        kind,
-                        value: 0,
-                        samples: Vec::new(),
-                    });
-                    s.metrics.len() - 1
+            let index = {
+                let mut s = shared(&cx);
+                match s
+                    .metrics
+                    .iter()
+                    .position(|m| m.name == name && m.kind == kind)
+                {
+                    Some(i) => i,
+                    None => {
+                        s.metrics.push(Metric {
+                            name,
+                            kind,
+                            value: 0,
+                            samples: Vec::new(),
+                        });
+                        s.metrics.len() - 1
+                    }
                 }
             };
             st(write_u32(&mut cx, id_ptr, id(index, kind)))
@@ -62,12 +71,13 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_increment_metric",
-        |mut cx: Cx<'_>, id: i32, offset: i64| -> i32 {
-            let Some(m) = metric(cx.data_mut(), id) else {
+        |cx: Cx<'_>, metric_id: i32, offset: i64| -> i32 {
+            let mut s = shared(&cx);
+            let Some(m) = metric(&mut s, metric_id) else {
                 return BAD_ARGUMENT;
             };
             match m.kind {
-                MetricKind::Counter if offset >= 0 => m.value += offset,
+                MetricKind::Counter if offset >= 0 => m.value = m.value.wrapping_add(offset),
                 MetricKind::Gauge => m.value = m.value.wrapping_add(offset),
                 _ => return BAD_ARGUMENT,
             }
@@ -77,12 +87,12 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_record_metric",
-        |mut cx: Cx<'_>, id: i32, value: i64| -> i32 {
-            let Some(m) = metric(cx.data_mut(), id) else {
+        |cx: Cx<'_>, metric_id: i32, value: i64| -> i32 {
+            let mut s = shared(&cx);
+            let Some(m) = metric(&mut s, metric_id) else {
                 return BAD_ARGUMENT;
             };
             match m.kind {
-                // A counter is only moved forward to the recorded value.
                 // Envoy adds the recorded value to a counter.
                 MetricKind::Counter => m.value = m.value.wrapping_add(value),
                 MetricKind::Gauge => m.value = value,
@@ -97,8 +107,8 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_metric",
-        |mut cx: Cx<'_>, id: i32, out: i32| -> i32 {
-            let v = match metric(cx.data_mut(), id) {
+        |mut cx: Cx<'_>, metric_id: i32, out: i32| -> i32 {
+            let v = match metric(&mut shared(&cx), metric_id) {
                 None => return BAD_ARGUMENT,
                 Some(m) if m.kind == MetricKind::Histogram => return BAD_ARGUMENT,
                 Some(m) => m.value,
