@@ -40,8 +40,11 @@ impl ApiKeys {
         }
         if let Some(q) = &query_param {
             let bad = q.is_empty()
-                || q.chars()
-                    .any(|c| "&=#?%+".contains(c) || c.is_whitespace() || c.is_control());
+                || q.chars().any(|c| {
+                    matches!(c, '&' | '=' | '#' | '?' | '%' | '+')
+                        || c.is_whitespace()
+                        || c.is_control()
+                });
             if bad {
                 return Err(crate::reader::invalid(
                     "api_key.query_param",

@@ -40,7 +40,7 @@ impl ExemptPaths {
             return false;
         }
         let path = path_only(path);
-        if path.contains(['%', '\\']) || !is_plain(path) {
+        if path.bytes().any(|b| b == b'%' || b == b'\\') || !is_plain(path) {
             return false;
         }
         self.0.iter().any(|prefix| under(prefix, path))
@@ -68,14 +68,12 @@ fn is_plain(path: &str) -> bool {
 
 /// The path without query string and fragment.
 pub fn path_only(path: &str) -> &str {
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    &path[..end]
+    path.split(['?', '#']).next().unwrap_or_default()
 }
 
 fn query(path: &str) -> Option<&str> {
-    let start = path.find('?')? + 1;
-    let rest = &path[start..];
-    Some(&rest[..rest.find('#').unwrap_or(rest.len())])
+    let (_, rest) = path.split_once('?')?;
+    rest.split('#').next()
 }
 
 /// The first value of query parameter `name`, percent-decoded (`+` is kept as is).
@@ -93,30 +91,29 @@ pub fn query_param(path: &str, name: &str) -> Option<Vec<u8>> {
 
 /// `path` with every occurrence of query parameter `name` removed.
 pub fn remove_query_param(path: &str, name: &str) -> String {
-    let Some(q_start) = path.find('?') else {
+    // Slicing-free on purpose: no str-index panic paths in the module.
+    let Some((base, rest)) = path.split_once('?') else {
         return path.to_string();
     };
-    let (base, rest) = path.split_at(q_start);
-    let rest = &rest[1..];
-    let (query, fragment) = match rest.find('#') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let (query, fragment) = match rest.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (rest, None),
     };
-    let mut kept = String::with_capacity(query.len());
+    let mut out = String::with_capacity(path.len());
+    out.push_str(base);
+    let mut first = true;
     for pair in query.split('&') {
         if pair.split_once('=').map_or(pair, |(n, _)| n) != name {
-            if !kept.is_empty() {
-                kept.push('&');
-            }
-            kept.push_str(pair);
+            out.push(if first { '?' } else { '&' });
+            out.push_str(pair);
+            first = false;
         }
     }
-    let query = kept;
-    if query.is_empty() {
-        format!("{base}{fragment}")
-    } else {
-        format!("{base}?{query}{fragment}")
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
     }
+    out
 }
 
 fn percent_decode(s: &str) -> Option<Vec<u8>> {

@@ -73,7 +73,7 @@ impl Remote {
             ));
         }
         let path = section.required_string("path")?;
-        if !path.starts_with('/') || !is_token(&path) || path.contains('#') {
+        if !path.starts_with('/') || !is_token(&path) || path.bytes().any(|b| b == b'#') {
             return Err(crate::reader::invalid(
                 section.field("path"),
                 format!(
@@ -85,7 +85,7 @@ impl Remote {
         let authority = section
             .string("authority")?
             .unwrap_or_else(|| cluster.clone());
-        if !is_token(&authority) || authority.contains('/') {
+        if !is_token(&authority) || authority.bytes().any(|b| b == b'/') {
             return Err(crate::reader::invalid(
                 section.field("authority"),
                 format!(
