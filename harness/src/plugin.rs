@@ -676,8 +676,7 @@ impl Plugin {
     }
 
     fn finish_http_call(&mut self, token: u32, msg: Option<Message>) -> Result<()> {
-        let p = self
-            .store
+        self.store
             .data_mut()
             .http_calls
             .remove(&token)

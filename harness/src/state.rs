@@ -88,7 +88,6 @@ pub(crate) enum Deferred {
 
 pub(crate) struct PendingHttp {
     pub call: HttpCall,
-    pub context: u32,
     pub deadline_ns: Option<u64>,
 }
 

@@ -244,7 +244,7 @@ fn grpc_calls_and_streams_are_answered_by_the_test() -> harness::Result<()> {
 
 #[test]
 fn grpc_stream_sends_cancel_and_close_are_observable() -> harness::Result<()> {
-    let mut p = probe(json!({"on": {
+    let p = probe(json!({"on": {
         "configure": [
             {"call": "proxy_grpc_stream", "cluster": "g", "service": "s", "method": "m", "metadata": [], "save": "a"},
             {"call": "proxy_grpc_stream", "cluster": "g", "service": "s", "method": "m", "metadata": [], "save": "b"},

@@ -63,15 +63,9 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 trailers,
                 timeout,
             };
-            let context = s.effective;
-            s.http_calls.insert(
-                token,
-                PendingHttp {
-                    call,
-                    context,
-                    deadline_ns,
-                },
-            );
+            // Answered on the root context whichever context made it (as Envoy does).
+            s.http_calls
+                .insert(token, PendingHttp { call, deadline_ns });
             st(write_u32(&mut cx, token_ptr, token))
         },
     )?;
