@@ -167,6 +167,7 @@ expect_status "deploy without kind and istioctl fails" 1 "$status"
 expect_contains "it names the missing tools" "not found: kind istioctl" "$err"
 expect_contains "it points to the envoy target" "scripts/deploy.sh --target envoy $filter" "$err"
 expect_eq "nothing ran" "" "$log"
+for t in kind istioctl; do ln -s "$ROOT/deploy/kind/tests/standin" "$work/bin/$t"; done
 
 if ! PATH=$ORIG_PATH command -v docker >/dev/null; then
   echo "this machine, no stand-ins: docker is not installed"
@@ -193,5 +194,22 @@ expect_contains "dry run shows the build" "scripts/build.sh $filter" "$out"
 expect_contains "dry run shows the push" "scripts/push.sh $filter --registry localhost:$port --wasm" "$out"
 expect_contains "dry run shows the WasmPlugin" "kind: WasmPlugin" "$out"
 expect_contains "dry run shows the proof request" "curl -sS -i --max-time 10 http://echo:8080/headers" "$out"
+
+echo "the sidecar cannot fetch the module: a clear failure with its Wasm log lines"
+STANDIN_FETCH_FAILS=1 KIND_POLL_SECONDS=1 KIND_WAIT_TIMEOUT=2 run fetch-fails scripts/deploy.sh --no-build "$filter"
+expect_status "deploy fails" 1 "$status"
+expect_contains "it says the plugin did not load" "error: the echo sidecar did not load $filter within 2s" "$err"
+expect_contains "it shows the sidecar's Wasm log lines" "error fetching module: connection refused" "$err"
+if grep -q 'exec deploy/client' <<<"$log"; then fail "a proof request was sent"; else pass "no proof request was sent"; fi
+
+echo "the registry is down: the push error, and no plugin applied"
+registry_stop deploy-test
+n_applied=$(find "$work/state" -name 'applied-*' | wc -l)
+run no-registry scripts/deploy.sh --no-build "$filter"
+expect_status "deploy with the registry down fails like the push" 3 "$status"
+expect_contains "it shows the push error" "error: registry unreachable: cannot connect to localhost:$port" "$err"
+expect_eq "the last step run is the one before the push" \
+  "$K $N delete envoyfilter.networking.istio.io/http-headers configmap/wasm-http-headers --ignore-not-found" "$(tail -1 <<<"$log")"
+expect_eq "only the registry-hosting and workload manifests were applied" $((n_applied + 2)) "$(find "$work/state" -name 'applied-*' | wc -l)"
 
 finish test_deploy
