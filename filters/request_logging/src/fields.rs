@@ -71,10 +71,10 @@ impl Field {
     }
 }
 
-/// The list of valid names, for error messages.
-pub fn names() -> String {
-    ALL.map(Field::name).join(", ")
-}
+/// The valid names, for error messages (checked against [`ALL`] by a test).
+pub const NAMES: &str = "start_time, method, authority, path, protocol, status, \
+     response_flags, response_code_details, request_bytes, response_bytes, duration_ms, \
+     upstream_cluster, upstream_host, request_id, downstream_address, user_agent, plugin";
 
 #[cfg(test)]
 mod tests {
@@ -90,11 +90,6 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), ALL.len());
         assert_eq!(Field::from_name("Method"), None);
-        assert!(names_list_mentions_all());
-    }
-
-    fn names_list_mentions_all() -> bool {
-        let list = names();
-        ALL.iter().all(|f| list.contains(f.name()))
+        assert_eq!(NAMES, ALL.map(Field::name).join(", "));
     }
 }

@@ -26,7 +26,10 @@ pub fn to_short_string(flags: u64) -> String {
             Some(code) => out.push_str(code),
             None => {
                 out.push_str("bit");
-                out.push_str(&bit.to_string());
+                if bit >= 10 {
+                    out.push(char::from(b'0' + (bit / 10) as u8));
+                }
+                out.push(char::from(b'0' + (bit % 10) as u8));
             }
         }
     }

@@ -4,8 +4,9 @@
 use crate::config::HeaderSpec;
 use crate::fields::Field;
 use crate::pairs::HeaderPairs;
-use crate::record::{self, Entry};
-use crate::{flags, sampling, text, RequestLogging};
+use crate::record::{self, Entry, Value};
+use crate::status::parse_code;
+use crate::{flags, rfc3339, sampling, text, RequestLogging};
 use filter_common::proxy_wasm::hostcalls;
 use filter_common::proxy_wasm::traits::{Context, HttpContext};
 use filter_common::proxy_wasm::types::{Action, MapType};
@@ -22,6 +23,8 @@ pub struct Http {
     /// Whether this filter's own header callbacks ran (else the access-log phase fills in).
     saw_request: bool,
     saw_response: bool,
+    /// Final status; 0 while no response is known.
+    status: u16,
     request_bytes: u64,
     response_bytes: u64,
     entry: Entry,
@@ -36,62 +39,57 @@ impl Http {
             sampled: false,
             saw_request: false,
             saw_response: false,
+            status: 0,
             request_bytes: 0,
             response_bytes: 0,
             entry: Entry::default(),
         }
     }
 
+    /// Sets a text field from bytes of the wire or the host, if the field is configured.
+    fn put(&mut self, field: Field, bytes: Option<&[u8]>) {
+        let settings = &self.plugin.settings;
+        if settings.has(field) {
+            let value = bytes.map(|b| Value::Text(text::clean(b, settings.max_value_bytes)));
+            self.entry.set(field, value);
+        }
+    }
+
     /// Takes what the line needs from the request headers; nothing beyond the request id when
     /// the request is sampled out.
     fn capture_request(&mut self, pairs: &HeaderPairs) {
-        let settings = &self.plugin.settings;
+        let plugin = Rc::clone(&self.plugin);
+        let settings = &plugin.settings;
         let id = pairs.first("x-request-id");
         self.sampled = match id {
             Some(id) => sampling::keep(id, settings.sample_rate),
             // Without an id no decision can be shared with other proxies: sample at random.
             None => {
-                let mut seed = time::now_nanos().unwrap_or(0).to_le_bytes().to_vec();
-                seed.extend(self.context_id.to_le_bytes());
-                sampling::keep(&seed, settings.sample_rate)
+                let seed = time::now_nanos().unwrap_or(0) ^ (u64::from(self.context_id) << 32);
+                sampling::keep_seeded(seed, settings.sample_rate)
             }
         };
         if !self.sampled {
             return;
         }
-        let max = settings.max_value_bytes;
-        let value = |field: Field, name: &str| {
-            if settings.has(field) {
-                pairs.first(name).map(|v| text::clean(v, max))
-            } else {
-                None
+        self.put(Field::Method, pairs.first(":method"));
+        self.put(Field::Authority, pairs.first(":authority"));
+        self.put(Field::UserAgent, pairs.first("user-agent"));
+        self.put(Field::RequestId, id);
+        let path = pairs.first(":path").map(|path| {
+            let query = path.iter().position(|&b| b == b'?');
+            match (settings.include_query, query) {
+                (false, Some(at)) => path.get(..at).unwrap_or(path),
+                _ => path,
             }
-        };
-        self.entry.method = value(Field::Method, ":method");
-        self.entry.authority = value(Field::Authority, ":authority");
-        self.entry.user_agent = value(Field::UserAgent, "user-agent");
-        self.entry.request_id = id
-            .filter(|_| settings.has(Field::RequestId))
-            .map(|v| text::clean(v, max));
-        if settings.has(Field::Path) {
-            self.entry.path = pairs.first(":path").map(|path| {
-                let query = path.iter().position(|&b| b == b'?');
-                let kept = match (settings.include_query, query) {
-                    (false, Some(at)) => &path[..at],
-                    _ => path,
-                };
-                text::clean(kept, max)
-            });
-        }
-        self.entry.request_headers = capture_headers(pairs, &settings.request_headers, max);
+        });
+        self.put(Field::Path, path);
+        self.entry.request_headers =
+            capture_headers(pairs, &settings.request_headers, settings.max_value_bytes);
     }
 
     fn capture_response(&mut self, pairs: &HeaderPairs) {
-        self.entry.status = pairs
-            .first(":status")
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        self.status = pairs.first(":status").and_then(parse_code).unwrap_or(0);
         if self.sampled {
             let settings = &self.plugin.settings;
             self.entry.response_headers =
@@ -112,9 +110,9 @@ impl Http {
                 self.capture_response(&pairs);
             }
         }
-        if self.entry.status == 0 {
+        if self.status == 0 {
             let code = properties::get_int(&["response", "code"]).unwrap_or(0);
-            self.entry.status = u16::try_from(code).unwrap_or(0);
+            self.status = u16::try_from(code).unwrap_or(0);
         }
         let start = self.start_nanos.or_else(|| {
             properties::get_int(&["request", "time"]).and_then(|t| u64::try_from(t).ok())
@@ -126,11 +124,11 @@ impl Http {
 
         let plugin = Rc::clone(&self.plugin);
         let metrics = &plugin.metrics;
-        metrics.count_status(self.entry.status);
+        metrics.count_status(self.status);
         if let Some(ms) = duration_ms {
             metrics.duration_ms.record(ms);
         }
-        if !plugin.settings.status_selected(self.entry.status) {
+        if !plugin.settings.status_selected(self.status) {
             metrics.filtered_out.inc();
             return;
         }
@@ -139,57 +137,55 @@ impl Http {
             return;
         }
 
-        self.entry.start_nanos = start;
-        self.entry.duration_ms = duration_ms;
+        let e = &mut self.entry;
+        e.set(Field::Status, Some(Value::Num(u64::from(self.status))));
+        e.set(
+            Field::StartTime,
+            start.map(|n| Value::Text(rfc3339::format_millis(n))),
+        );
+        e.set(Field::DurationMs, duration_ms.map(Value::Num));
+        // Body bytes that passed this filter; the host's count when this filter saw nothing.
+        let request_bytes = match self.saw_request {
+            true => self.request_bytes,
+            false => host_size(&["request", "size"]),
+        };
+        let response_bytes = match self.saw_response {
+            true => self.response_bytes,
+            false => host_size(&["response", "size"]),
+        };
+        e.set(Field::RequestBytes, Some(Value::Num(request_bytes)));
+        e.set(Field::ResponseBytes, Some(Value::Num(response_bytes)));
+        e.set(Field::Plugin, plugin.plugin_name.clone().map(Value::Text));
         self.fill_from_properties();
-        match record::to_json(&plugin.settings, &self.entry) {
-            Ok(line) => {
-                let _ = hostcalls::log(plugin.settings.log_level, &line);
-                metrics.logged.inc();
-            }
-            Err(err) => log::warn!("cannot serialize the log line: {err}"),
-        }
+        let line = record::to_json(&plugin.settings, &self.entry);
+        let _ = hostcalls::log(plugin.settings.log_level, &line);
+        metrics.logged.inc();
     }
 
     /// Values only the host knows, read now and only for configured fields.
     fn fill_from_properties(&mut self) {
-        let settings = &self.plugin.settings;
-        let max = settings.max_value_bytes;
-        let get = |field: Field, path: &[&str]| {
-            if settings.has(field) {
-                properties::get(path).map(|v| text::clean(&v, max))
-            } else {
-                None
+        for (field, path) in [
+            (Field::Protocol, &["request", "protocol"][..]),
+            (Field::ResponseCodeDetails, &["response", "code_details"]),
+            (Field::UpstreamHost, &["upstream", "address"]),
+            (Field::DownstreamAddress, &["source", "address"]),
+        ] {
+            if self.plugin.settings.has(field) {
+                self.put(field, properties::get(path).as_deref());
             }
-        };
-        let e = &mut self.entry;
-        e.protocol = get(Field::Protocol, &["request", "protocol"]);
-        e.response_code_details = get(Field::ResponseCodeDetails, &["response", "code_details"]);
-        e.upstream_host = get(Field::UpstreamHost, &["upstream", "address"]);
-        e.downstream_address = get(Field::DownstreamAddress, &["source", "address"]);
-        if settings.has(Field::UpstreamCluster) {
-            e.upstream_cluster =
-                properties::get_xds(&["cluster_name"]).map(|v| text::clean(&v, max));
         }
-        if settings.has(Field::ResponseFlags) {
-            e.response_flags = properties::get_int(&["response", "flags"])
-                .map(|f| flags::to_short_string(f as u64));
+        if self.plugin.settings.has(Field::UpstreamCluster) {
+            // `xds.cluster_name` since Envoy 1.33, `cluster_name` before.
+            let cluster = properties::get(&["xds", "cluster_name"])
+                .or_else(|| properties::get(&["cluster_name"]));
+            self.put(Field::UpstreamCluster, cluster.as_deref());
         }
-        if settings.has(Field::Plugin) {
-            e.plugin = self.plugin.plugin_name.clone();
-        }
-        // Body bytes that passed this filter; the host's count when this filter saw nothing.
-        if settings.has(Field::RequestBytes) {
-            e.request_bytes = Some(match self.saw_request {
-                true => self.request_bytes,
-                false => host_size(&["request", "size"]),
-            });
-        }
-        if settings.has(Field::ResponseBytes) {
-            e.response_bytes = Some(match self.saw_response {
-                true => self.response_bytes,
-                false => host_size(&["response", "size"]),
-            });
+        if self.plugin.settings.has(Field::ResponseFlags) {
+            let flags = properties::get_int(&["response", "flags"]);
+            self.entry.set(
+                Field::ResponseFlags,
+                flags.map(|f| Value::Text(flags::to_short_string(f as u64))),
+            );
         }
     }
 }

@@ -1,103 +1,124 @@
 //! One finished request as the values the log line needs, and its JSON serialization.
 
 use crate::config::Settings;
-use crate::fields::Field;
-use crate::rfc3339;
-use serde::ser::{SerializeMap, Serializer};
+use crate::fields::{Field, ALL};
+use std::fmt::Write;
 
-/// Everything known about a request when it is logged. Text values are already escaped,
-/// redacted and truncated; `None` means the host did not provide the value, and the field is
-/// left out of the line.
+/// One value of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Already escaped, redacted and truncated.
+    Text(String),
+    Num(u64),
+}
+
+/// Everything known about a request when it is logged, by field. A field without a value
+/// (the host did not provide it) is left out of the line.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Entry {
-    pub start_nanos: Option<u64>,
-    pub method: Option<String>,
-    pub authority: Option<String>,
-    pub path: Option<String>,
-    pub protocol: Option<String>,
-    /// 0 when no response was sent (as in Envoy's `%RESPONSE_CODE%`).
-    pub status: u16,
-    pub response_flags: Option<String>,
-    pub response_code_details: Option<String>,
-    pub request_bytes: Option<u64>,
-    pub response_bytes: Option<u64>,
-    pub duration_ms: Option<u64>,
-    pub upstream_cluster: Option<String>,
-    pub upstream_host: Option<String>,
-    pub request_id: Option<String>,
-    pub downstream_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub plugin: Option<String>,
+    values: [Option<Value>; ALL.len()],
     /// Captured headers, in configuration order; absent headers are not listed.
     pub request_headers: Vec<(String, String)>,
     pub response_headers: Vec<(String, String)>,
 }
 
+impl Entry {
+    pub fn set(&mut self, field: Field, value: Option<Value>) {
+        if let Some(slot) = self.values.get_mut(field as usize) {
+            *slot = value;
+        }
+    }
+
+    pub fn get(&self, field: Field) -> Option<&Value> {
+        self.values.get(field as usize).and_then(Option::as_ref)
+    }
+}
+
 /// The JSON object for `entry`: configured fields in order, then the captured header objects.
-pub fn to_json(settings: &Settings, entry: &Entry) -> Result<String, serde_json::Error> {
-    let mut buf = Vec::with_capacity(512);
-    let mut ser = serde_json::Serializer::new(&mut buf);
-    let mut map = ser.serialize_map(None)?;
+/// Written by hand into one buffer: the line only has strings and unsigned integers, and a
+/// JSON library would cost more module size than the whole filter logic.
+pub fn to_json(settings: &Settings, entry: &Entry) -> String {
+    let mut buf = String::with_capacity(512);
+    buf.push('{');
     for &field in &settings.fields {
-        let key = field.name();
-        match field {
-            Field::StartTime => {
-                if let Some(nanos) = entry.start_nanos {
-                    map.serialize_entry(key, &rfc3339::format_millis(nanos))?;
-                }
+        let Some(value) = entry.get(field) else {
+            continue;
+        };
+        if buf.len() > 1 {
+            buf.push(',');
+        }
+        push_string(&mut buf, field.name());
+        buf.push(':');
+        match value {
+            Value::Text(s) => push_string(&mut buf, s),
+            // Writing to a String cannot fail.
+            Value::Num(n) => {
+                let _ = write!(buf, "{n}");
             }
-            Field::Status => map.serialize_entry(key, &entry.status)?,
-            Field::RequestBytes => opt(&mut map, key, &entry.request_bytes)?,
-            Field::ResponseBytes => opt(&mut map, key, &entry.response_bytes)?,
-            Field::DurationMs => opt(&mut map, key, &entry.duration_ms)?,
-            Field::Method => opt(&mut map, key, &entry.method)?,
-            Field::Authority => opt(&mut map, key, &entry.authority)?,
-            Field::Path => opt(&mut map, key, &entry.path)?,
-            Field::Protocol => opt(&mut map, key, &entry.protocol)?,
-            Field::ResponseFlags => opt(&mut map, key, &entry.response_flags)?,
-            Field::ResponseCodeDetails => opt(&mut map, key, &entry.response_code_details)?,
-            Field::UpstreamCluster => opt(&mut map, key, &entry.upstream_cluster)?,
-            Field::UpstreamHost => opt(&mut map, key, &entry.upstream_host)?,
-            Field::RequestId => opt(&mut map, key, &entry.request_id)?,
-            Field::DownstreamAddress => opt(&mut map, key, &entry.downstream_address)?,
-            Field::UserAgent => opt(&mut map, key, &entry.user_agent)?,
-            Field::Plugin => opt(&mut map, key, &entry.plugin)?,
         }
     }
-    if !settings.request_headers.is_empty() {
-        map.serialize_entry("request_headers", &Pairs(&entry.request_headers))?;
-    }
-    if !settings.response_headers.is_empty() {
-        map.serialize_entry("response_headers", &Pairs(&entry.response_headers))?;
-    }
-    map.end()?;
-    // serde_json writes valid UTF-8; the lossy path only exists to avoid an unwrap.
-    Ok(String::from_utf8(buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-}
-
-fn opt<M: SerializeMap, T: serde::Serialize>(
-    map: &mut M,
-    key: &str,
-    value: &Option<T>,
-) -> Result<(), M::Error> {
-    match value {
-        Some(v) => map.serialize_entry(key, v),
-        None => Ok(()),
-    }
-}
-
-/// Header pairs as a JSON object, in order.
-struct Pairs<'a>(&'a [(String, String)]);
-
-impl serde::Serialize for Pairs<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
+    for (key, configured, pairs) in [
+        (
+            "request_headers",
+            &settings.request_headers,
+            &entry.request_headers,
+        ),
+        (
+            "response_headers",
+            &settings.response_headers,
+            &entry.response_headers,
+        ),
+    ] {
+        if configured.is_empty() {
+            continue;
         }
-        map.end()
+        if buf.len() > 1 {
+            buf.push(',');
+        }
+        push_string(&mut buf, key);
+        buf.push_str(":{");
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            push_string(&mut buf, k);
+            buf.push(':');
+            push_string(&mut buf, v);
+        }
+        buf.push('}');
     }
+    buf.push('}');
+    buf
+}
+
+/// Appends `s` as a JSON string (RFC 8259): quotes, backslashes and control characters are
+/// escaped, everything else is kept as UTF-8 (the same output as serde_json).
+pub fn push_string(buf: &mut String, s: &str) {
+    buf.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        buf.push_str(s.get(plain..i).unwrap_or_default());
+        if escape.is_empty() {
+            buf.push_str(if b < 0x10 { "\\u000" } else { "\\u001" });
+            buf.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+        } else {
+            buf.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    buf.push_str(s.get(plain..).unwrap_or_default());
+    buf.push('"');
 }
 
 #[cfg(test)]
@@ -112,33 +133,33 @@ mod tests {
     }
 
     fn full_entry() -> Entry {
-        Entry {
-            start_nanos: Some(1_795_309_984_123_000_000),
-            method: Some("GET".into()),
-            authority: Some("example.com".into()),
-            path: Some("/a?b=1".into()),
-            protocol: Some("HTTP/1.1".into()),
-            status: 200,
-            response_flags: Some("-".into()),
-            response_code_details: Some("via_upstream".into()),
-            request_bytes: Some(3),
-            response_bytes: Some(5),
-            duration_ms: Some(12),
-            upstream_cluster: Some("backend".into()),
-            upstream_host: Some("10.0.0.2:8080".into()),
-            request_id: Some("r1".into()),
-            downstream_address: Some("10.0.0.1:5555".into()),
-            user_agent: Some("curl/8".into()),
-            plugin: Some("logger".into()),
-            request_headers: vec![("x-a".into(), "1".into())],
-            response_headers: vec![],
-        }
+        let mut e = Entry::default();
+        let text = |s: &str| Some(Value::Text(s.into()));
+        e.set(Field::StartTime, text("2026-11-22T01:13:04.123Z"));
+        e.set(Field::Method, text("GET"));
+        e.set(Field::Authority, text("example.com"));
+        e.set(Field::Path, text("/a?b=1"));
+        e.set(Field::Protocol, text("HTTP/1.1"));
+        e.set(Field::Status, Some(Value::Num(200)));
+        e.set(Field::ResponseFlags, text("-"));
+        e.set(Field::ResponseCodeDetails, text("via_upstream"));
+        e.set(Field::RequestBytes, Some(Value::Num(3)));
+        e.set(Field::ResponseBytes, Some(Value::Num(5)));
+        e.set(Field::DurationMs, Some(Value::Num(12)));
+        e.set(Field::UpstreamCluster, text("backend"));
+        e.set(Field::UpstreamHost, text("10.0.0.2:8080"));
+        e.set(Field::RequestId, text("r1"));
+        e.set(Field::DownstreamAddress, text("10.0.0.1:5555"));
+        e.set(Field::UserAgent, text("curl/8"));
+        e.set(Field::Plugin, text("logger"));
+        e.request_headers = vec![("x-a".into(), "1".into())];
+        e
     }
 
     #[test]
     fn default_fields_in_order() {
         let s = settings(r#"{"request_headers":["x-a"],"response_headers":["x-b"]}"#);
-        let line = to_json(&s, &full_entry()).unwrap();
+        let line = to_json(&s, &full_entry());
         assert_eq!(
             line,
             r#"{"start_time":"2026-11-22T01:13:04.123Z","method":"GET","authority":"example.com","path":"/a?b=1","protocol":"HTTP/1.1","status":200,"response_flags":"-","response_code_details":"via_upstream","request_bytes":3,"response_bytes":5,"duration_ms":12,"upstream_cluster":"backend","upstream_host":"10.0.0.2:8080","request_id":"r1","downstream_address":"10.0.0.1:5555","user_agent":"curl/8","plugin":"logger","request_headers":{"x-a":"1"},"response_headers":{}}"#
@@ -150,30 +171,51 @@ mod tests {
     #[test]
     fn chosen_fields_and_absent_values() {
         let s = settings(r#"{"fields":["status","protocol","method","duration_ms"]}"#);
-        let entry = Entry {
-            method: Some("POST".into()),
-            ..Entry::default()
-        };
+        let mut entry = Entry::default();
+        entry.set(Field::Status, Some(Value::Num(0)));
+        entry.set(Field::Method, Some(Value::Text("POST".into())));
+        entry.set(Field::Path, Some(Value::Text("/not-configured".into())));
+        assert_eq!(to_json(&s, &entry), r#"{"status":0,"method":"POST"}"#);
         assert_eq!(
-            to_json(&s, &entry).unwrap(),
-            r#"{"status":0,"method":"POST"}"#
+            to_json(&settings(r#"{"fields":["path"]}"#), &Entry::default()),
+            "{}"
         );
     }
 
     #[test]
     fn values_are_json_escaped() {
         let s = settings(r#"{"fields":["path"],"request_headers":["x-q"]}"#);
-        let entry = Entry {
-            path: Some("/\"quoted\"\\\n\u{1}".into()),
-            request_headers: vec![("x-q".into(), "caf\\xe9 \u{e9}".into())],
-            ..Entry::default()
-        };
-        let line = to_json(&s, &entry).unwrap();
+        let mut entry = Entry::default();
+        entry.set(
+            Field::Path,
+            Some(Value::Text("/\"quoted\"\\\n\u{1}".into())),
+        );
+        entry.request_headers = vec![("x-q".into(), "caf\\xe9 \u{e9}".into())];
+        let line = to_json(&s, &entry);
         assert_eq!(
             line,
             r#"{"path":"/\"quoted\"\\\n\u0001","request_headers":{"x-q":"caf\\xe9 é"}}"#
         );
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back["path"], "/\"quoted\"\\\n\u{1}");
+    }
+
+    #[test]
+    fn strings_are_escaped_exactly_like_serde_json() {
+        let mut every_char: String = (0u8..0x80).map(char::from).collect();
+        every_char.push_str("\u{e9}\u{2028}\u{1f600}\\x\"");
+        for s in [
+            "",
+            "plain",
+            "a\"b",
+            "\\",
+            "\u{7f}",
+            "x\u{0}y",
+            every_char.as_str(),
+        ] {
+            let mut mine = String::new();
+            push_string(&mut mine, s);
+            assert_eq!(mine, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 }

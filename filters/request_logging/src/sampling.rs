@@ -7,14 +7,22 @@
 
 /// Where `id` falls in [0, 1).
 pub fn score(id: &[u8]) -> f64 {
-    let top53 = mix(fnv1a(id)) >> 11;
-    // 53 bits fit a f64 mantissa exactly; the cast is lossless.
-    top53 as f64 / (1u64 << 53) as f64
+    fraction(mix(fnv1a(id)))
 }
 
 /// True when the request with this id is kept at `rate` (0.0 keeps none, 1.0 keeps all).
 pub fn keep(id: &[u8], rate: f64) -> bool {
     rate >= 1.0 || (rate > 0.0 && score(id) < rate)
+}
+
+/// A decision without a request id: `seed` should differ per request (clock, context id).
+pub fn keep_seeded(seed: u64, rate: f64) -> bool {
+    rate >= 1.0 || (rate > 0.0 && fraction(mix(seed)) < rate)
+}
+
+fn fraction(hash: u64) -> f64 {
+    // 53 bits fit a f64 mantissa exactly; the cast is lossless.
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -52,6 +60,13 @@ mod tests {
             let s = score(id);
             assert!((0.0..1.0).contains(&s), "{s}");
         }
+    }
+
+    #[test]
+    fn seeded_decisions_follow_the_rate() {
+        let kept = (0..10_000u64).filter(|&n| keep_seeded(n, 0.3)).count();
+        assert!((2_770..3_230).contains(&kept), "{kept}");
+        assert!((0..100).all(|n| keep_seeded(n, 1.0) && !keep_seeded(n, 0.0)));
     }
 
     #[test]

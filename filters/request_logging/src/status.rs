@@ -29,10 +29,8 @@ impl StatusPattern {
                 _ => Err(bad()),
             };
         }
-        match text.parse::<u16>() {
-            Ok(code) if (100..=599).contains(&code) && bytes.iter().all(u8::is_ascii_digit) => {
-                Ok(StatusPattern::Exact(code))
-            }
+        match parse_code(bytes) {
+            Some(code) if (100..=599).contains(&code) => Ok(StatusPattern::Exact(code)),
             _ => Err(bad()),
         }
     }
@@ -45,6 +43,17 @@ impl StatusPattern {
     }
 }
 
+/// A status code as written in `:status` (1 to 3 ASCII digits; anything else is `None`).
+pub fn parse_code(bytes: &[u8]) -> Option<u16> {
+    if bytes.is_empty() || bytes.len() > 3 {
+        return None;
+    }
+    bytes.iter().try_fold(0u16, |n, &b| match b {
+        b'0'..=b'9' => Some(n * 10 + u16::from(b - b'0')),
+        _ => None,
+    })
+}
+
 /// Index into the per-class counters: 0 = no response, 1..=5 = 1xx..5xx, 6 = anything else.
 pub fn class_index(status: u16) -> usize {
     match status {
@@ -53,9 +62,6 @@ pub fn class_index(status: u16) -> usize {
         _ => 6,
     }
 }
-
-/// Metric name suffixes, by [`class_index`].
-pub const CLASS_NAMES: [&str; 7] = ["none", "1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
 #[cfg(test)]
 mod tests {
@@ -94,13 +100,26 @@ mod tests {
     }
 
     #[test]
+    fn status_codes_from_the_wire() {
+        assert_eq!(parse_code(b"200"), Some(200));
+        assert_eq!(parse_code(b"99"), Some(99));
+        for bad in [&b""[..], b"2000", b"20x", b"-1", b" 200"] {
+            assert_eq!(parse_code(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn classes() {
-        assert_eq!(CLASS_NAMES[class_index(0)], "none");
-        assert_eq!(CLASS_NAMES[class_index(101)], "1xx");
-        assert_eq!(CLASS_NAMES[class_index(200)], "2xx");
-        assert_eq!(CLASS_NAMES[class_index(404)], "4xx");
-        assert_eq!(CLASS_NAMES[class_index(599)], "5xx");
-        assert_eq!(CLASS_NAMES[class_index(99)], "other");
-        assert_eq!(CLASS_NAMES[class_index(600)], "other");
+        for (status, index) in [
+            (0, 0),
+            (101, 1),
+            (200, 2),
+            (404, 4),
+            (599, 5),
+            (99, 6),
+            (600, 6),
+        ] {
+            assert_eq!(class_index(status), index, "{status}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Every built-in field, `fields` (choice and order), `include_query`, and exactly one line per
 //! request at `on_log`.
+// Test helpers outside #[test] functions panic on purpose: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

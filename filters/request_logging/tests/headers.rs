@@ -1,5 +1,7 @@
 //! `request_headers` / `response_headers` capture, `redact` and the always-redacted set,
 //! `max_value_bytes`, and hostile values (invalid UTF-8, huge headers).
+// Test helpers outside #[test] functions panic on purpose: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `sample_rate`: deterministic on `x-request-id` (the same decision on every proxy), the
 //! documented algorithm, and the configured rate within statistical bounds.
+// Test helpers outside #[test] functions panic on purpose: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
