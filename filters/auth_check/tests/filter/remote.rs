@@ -482,3 +482,34 @@ fn concurrent_requests_get_their_own_answers() {
         ])
     );
 }
+
+#[test]
+fn request_body_waits_for_the_verdict() {
+    let mut p = start(config(json!({}), json!({})));
+    let req = client_request();
+    let mut s = p.http_stream();
+    assert_eq!(
+        s.request_headers(&req.headers, false).unwrap(),
+        Action::Pause
+    );
+    s.request_body(b"order=42", true).unwrap();
+    assert!(s.is_paused(), "the body must not pass before the verdict");
+    let token = s.plugin().pending_http_calls()[0].token;
+    s.plugin()
+        .respond_http_call(token, Response::status(200).header("x-user-id", "u-5"))
+        .unwrap();
+    assert!(!s.is_paused());
+    assert_eq!(s.request().body, b"order=42");
+    assert_eq!(s.request().header("x-auth-client"), Some("u-5"));
+    drop(s);
+    // Through `send`, with a denial: nothing reaches the upstream, body included.
+    p.answer_http_calls(AUTH_CLUSTER, Response::status(403).body("no"));
+    let ex = p
+        .send(
+            client_request().body("secret payload"),
+            Response::status(200),
+        )
+        .unwrap();
+    assert!(ex.upstream.is_none());
+    assert_eq!(ex.client.status(), Some(403));
+}
