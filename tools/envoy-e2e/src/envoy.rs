@@ -319,15 +319,19 @@ impl Envoy {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// The filter's own log lines (`wasm log <plugin> <root>: message`) as `(level, message)`.
+    /// The filter's own log lines as `(level, message)`. Envoy prefixes them with
+    /// `wasm log <plugin_name> <root_id>: ` from the root context and
+    /// `wasm log <plugin_name> <root_id> <vm_id>: ` from a stream.
     pub fn wasm_logs(&self) -> Vec<(String, String)> {
-        let marker = format!("wasm log {} {}: ", self.name, self.name);
         self.log()
             .lines()
             .filter_map(|line| {
                 let level = line.strip_prefix('[')?.split(']').next()?.to_string();
-                let (_, message) = line.split_once(&marker)?;
-                Some((level, message.to_string()))
+                let (_, rest) = line.split_once("wasm log ")?;
+                let (names, message) = rest.split_once(": ")?;
+                let mut names = names.split(' ');
+                (names.next()? == self.name && names.all(|n| !n.is_empty()))
+                    .then(|| (level, message.to_string()))
             })
             .collect()
     }

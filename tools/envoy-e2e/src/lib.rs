@@ -5,6 +5,7 @@
 //! Host-only: empty on wasm32.
 #![cfg(not(target_arch = "wasm32"))]
 
+pub mod diff;
 pub mod ecds;
 pub mod envoy;
 pub mod paths;

@@ -37,23 +37,24 @@ pub fn envoy_bin() -> Result<PathBuf, String> {
     )
 }
 
-/// The filter's module: `$E2E_WASM_DIR/<filter>.wasm` when set (scripts/test.d/20-envoy.sh
-/// points it at dist/, the shipped modules), else built with cargo (once per process).
+/// The filter's module: `$E2E_WASM_DIR/<filter>.wasm` when set and present (scripts/test.d/
+/// 20-envoy.sh points it at dist/, the shipped modules), else built with cargo (once per
+/// process). Also finds the harness's probe modules (`abi-probe` or `abi_probe`).
 pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
+    let file = format!("{}.wasm", filter.replace('-', "_"));
     if let Some(dir) = std::env::var_os("E2E_WASM_DIR") {
-        let path = PathBuf::from(dir).join(format!("{filter}.wasm"));
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("{} does not exist", path.display()))
-        };
+        let path = PathBuf::from(dir).join(&file);
+        if path.is_file() {
+            return Ok(path);
+        }
     }
+    let package = package_name(filter)?;
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut built = BUILT
         .lock()
         .map_err(|_| "build lock poisoned".to_string())?;
-    let path = root().join(format!("target/wasm32-wasip1/release/{filter}.wasm"));
-    if !built.iter().any(|f| f == filter) {
+    let path = root().join("target/wasm32-wasip1/release").join(&file);
+    if !built.iter().any(|f| f == &package) {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root())
             .args([
@@ -63,16 +64,39 @@ pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
                 "--target",
                 "wasm32-wasip1",
                 "-p",
-                filter,
+                &package,
             ])
             .status()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {
-            return Err(format!("cargo build -p {filter} for wasm32-wasip1 failed"));
+            return Err(format!("cargo build -p {package} for wasm32-wasip1 failed"));
         }
-        built.push(filter.to_string());
+        built.push(package);
     }
     Ok(path)
+}
+
+/// The package of a filter (`filters/<name>`) or probe (`harness/probes/<name>`), dashes and
+/// underscores interchangeable.
+fn package_name(name: &str) -> Result<String, String> {
+    let under = name.replace('-', "_");
+    let dash = name.replace('_', "-");
+    for dir in ["filters", "harness/probes"] {
+        for n in [&under, &dash] {
+            let manifest = root().join(dir).join(n).join("Cargo.toml");
+            if let Ok(text) = std::fs::read_to_string(&manifest) {
+                let package = text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("name = "))
+                    .map(|v| v.trim_matches('"').to_string());
+                return package
+                    .ok_or_else(|| format!("{} has no package name", manifest.display()));
+            }
+        }
+    }
+    Err(format!(
+        "no filter or probe named '{name}' (looked in filters/ and harness/probes/)"
+    ))
 }
 
 /// `deploy/<filter>/<file>`.

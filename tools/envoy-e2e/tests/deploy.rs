@@ -84,7 +84,10 @@ fn once_request_logging_shows_the_json_log_line() {
     assert_eq!(v["status"], 200);
     assert_eq!(v["request_id"], "demo-1");
     assert_eq!(v["request_headers"]["authorization"], "[REDACTED]");
-    assert!(!line.contains("do-not-log-me"), "the credential leaked: {line}");
+    assert!(
+        !line.contains("do-not-log-me"),
+        "the credential leaked: {line}"
+    );
 }
 
 #[test]

@@ -1,0 +1,136 @@
+//! Field-by-field comparison of the two observations, as readable lines:
+//! `request 2 'name' (GET /x): client header x-a: harness ["b"], envoy ["c"]`.
+
+use super::observation::{HeaderValues, Msg, Observation};
+
+fn headers(prefix: &str, harness: &HeaderValues, envoy: &HeaderValues, out: &mut Vec<String>) {
+    let mut names: Vec<&String> = harness.keys().chain(envoy.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let (h, e) = (harness.get(name), envoy.get(name));
+        if h != e {
+            let show =
+                |v: Option<&Vec<String>>| v.map_or("absent".to_string(), |v| format!("{v:?}"));
+            out.push(format!(
+                "{prefix} header {name}: harness {}, envoy {}",
+                show(h),
+                show(e)
+            ));
+        }
+    }
+}
+
+fn message(prefix: &str, harness: Option<&Msg>, envoy: Option<&Msg>, out: &mut Vec<String>) {
+    match (harness, envoy) {
+        (Some(h), Some(e)) => {
+            headers(prefix, &h.headers, &e.headers, out);
+            if h.body != e.body {
+                out.push(format!(
+                    "{prefix} body: harness {:?}, envoy {:?}",
+                    h.body, e.body
+                ));
+            }
+        }
+        (None, None) => {}
+        (h, e) => {
+            let what = |m: Option<&Msg>| {
+                if m.is_some() {
+                    "received it"
+                } else {
+                    "nothing"
+                }
+            };
+            out.push(format!("{prefix}: harness {}, envoy {}", what(h), what(e)));
+        }
+    }
+}
+
+fn lines(prefix: &str, harness: &[String], envoy: &[String], out: &mut Vec<String>) {
+    if harness == envoy {
+        return;
+    }
+    out.push(format!("{prefix} differ:"));
+    for i in 0..harness.len().max(envoy.len()) {
+        let (h, e) = (harness.get(i), envoy.get(i));
+        let mark = if h == e { " " } else { "!" };
+        out.push(format!(
+            "  {mark} harness: {}",
+            h.map_or("-", String::as_str)
+        ));
+        out.push(format!(
+            "  {mark} envoy:   {}",
+            e.map_or("-", String::as_str)
+        ));
+    }
+}
+
+/// Every difference; empty when the runs match.
+pub fn compare(harness: &Observation, envoy: &Observation) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&harness.rejected, &envoy.rejected) {
+        (Some(h), Some(e)) => {
+            let h: Vec<String> = h.lines().map(str::to_string).collect();
+            let e: Vec<String> = e.lines().map(str::to_string).collect();
+            // Envoy logs the rejection once per VM it configures: compare the distinct lines.
+            let dedup = |mut v: Vec<String>| {
+                v.dedup();
+                v
+            };
+            lines("rejection log lines", &dedup(h), &dedup(e), &mut out);
+            return out;
+        }
+        (None, None) => {}
+        (h, e) => {
+            out.push(format!(
+                "configuration: harness {}, envoy {}",
+                h.as_ref()
+                    .map_or("accepted".into(), |r| format!("rejected ({r})")),
+                e.as_ref()
+                    .map_or("accepted".into(), |r| format!("rejected ({r})"))
+            ));
+            return out;
+        }
+    }
+    for (h, e) in harness.requests.iter().zip(&envoy.requests) {
+        let p = &h.label;
+        if h.error.is_some() || e.error.is_some() {
+            out.push(format!(
+                "{p}: did not complete: harness {:?}, envoy {:?}",
+                h.error, e.error
+            ));
+            continue;
+        }
+        message(
+            &format!("{p}: upstream"),
+            h.upstream.as_ref(),
+            e.upstream.as_ref(),
+            &mut out,
+        );
+        message(
+            &format!("{p}: client"),
+            h.client.as_ref(),
+            e.client.as_ref(),
+            &mut out,
+        );
+        if h.local_reply_details != e.local_reply_details {
+            out.push(format!(
+                "{p}: local reply details: harness {:?}, envoy {:?}",
+                h.local_reply_details, e.local_reply_details
+            ));
+        }
+        lines(&format!("{p}: log lines"), &h.logs, &e.logs, &mut out);
+    }
+    for (name, value) in &harness.metrics {
+        let theirs = envoy.metrics.get(name);
+        if theirs != Some(value) {
+            out.push(format!("metric {name}: harness {value}, envoy {theirs:?}"));
+        }
+    }
+    for (name, value) in &envoy.metrics {
+        if !harness.metrics.contains_key(name) {
+            out.push(format!("metric {name}: harness absent, envoy {value}"));
+        }
+    }
+    out
+}

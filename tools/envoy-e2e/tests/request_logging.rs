@@ -1,0 +1,164 @@
+//! request_logging in a real Envoy: the JSON line in Envoy's log, redaction, status
+//! filtering, metrics under wasmcustom. Run by scripts/test.d/20-envoy.sh (needs Envoy).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::echo_upstream;
+use envoy_e2e::envoy::inline_bootstrap;
+use envoy_e2e::{Envoy, EnvoyBuilder};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// The filter's JSON lines, once `n` have been written.
+fn json_lines(envoy: &Envoy, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines: Vec<Value> = envoy
+            .wasm_logs()
+            .iter()
+            .filter_map(|(_, m)| serde_json::from_str(m).ok())
+            .collect();
+        if lines.len() >= n || Instant::now() > deadline {
+            assert_eq!(lines.len(), n, "log:\n{}", envoy.log());
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn one_json_line_per_request_with_fields_redaction_and_metrics() {
+    let upstream = echo_upstream();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(upstream.port())
+        .start()
+        .unwrap();
+    let ok = envoy
+        .get(
+            "/a/b?x=1",
+            &[
+                ("x-request-id", "req-1"),
+                ("user-agent", "e2e/1.0"),
+                ("authorization", "Bearer sekret-token-1"),
+                ("x-forwarded-for", "10.1.2.3"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    let failed = envoy
+        .get(
+            "/fail",
+            &[("x-request-id", "req-2"), ("x-echo-status", "503")],
+        )
+        .unwrap();
+    assert_eq!(failed.status, 503);
+    let lines = json_lines(&envoy, 2);
+    let first = &lines[0];
+    assert_eq!(first["method"], "GET");
+    assert_eq!(first["path"], "/a/b?x=1");
+    assert_eq!(first["protocol"], "HTTP/1.1");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["request_id"], "req-1");
+    assert_eq!(first["user_agent"], "e2e/1.0");
+    assert_eq!(first["upstream_cluster"], "echo");
+    assert_eq!(
+        first["upstream_host"],
+        format!("127.0.0.1:{}", upstream.port())
+    );
+    assert_eq!(first["response_code_details"], "via_upstream");
+    assert_eq!(first["plugin"], "request_logging");
+    assert_eq!(first["request_headers"]["authorization"], "[REDACTED]");
+    assert_eq!(first["request_headers"]["x-forwarded-for"], "10.1.2.3");
+    assert_eq!(
+        first["response_headers"]["content-type"],
+        "application/json"
+    );
+    assert_eq!(first["response_bytes"], ok.body.len());
+    assert!(first["start_time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(lines[1]["status"], 503);
+    assert_eq!(lines[1]["request_id"], "req-2");
+    assert!(
+        !envoy.log().contains("sekret-token-1"),
+        "the credential reached Envoy's log"
+    );
+    // Lines are written at info level through proxy_log.
+    assert!(envoy.wasm_logs().iter().all(|(level, _)| level == "info"));
+    assert_eq!(envoy.stat("wasmcustom.request_logging.logged"), Some(2));
+    assert_eq!(envoy.stat("wasmcustom.request_logging.status_2xx"), Some(1));
+    assert_eq!(envoy.stat("wasmcustom.request_logging.status_5xx"), Some(1));
+    assert_eq!(envoy.stat("wasmcustom.request_logging.status_4xx"), Some(0));
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn envoys_own_local_reply_is_logged_with_its_flags() {
+    // An upstream port nobody listens on: Envoy answers 503 itself.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(closed)
+        .start()
+        .unwrap();
+    let resp = envoy.get("/down", &[("x-request-id", "req-down")]).unwrap();
+    assert_eq!(resp.status, 503);
+    let line = &json_lines(&envoy, 1)[0];
+    assert_eq!(line["status"], 503);
+    assert_eq!(line["request_id"], "req-down");
+    assert_eq!(line["response_flags"], "UF");
+    assert!(
+        line["response_code_details"]
+            .as_str()
+            .unwrap()
+            .starts_with("upstream_reset_before_response_started"),
+        "{line}"
+    );
+    assert_eq!(envoy.stat("wasmcustom.request_logging.status_5xx"), Some(1));
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn only_status_filters_and_counts_what_it_skips() {
+    let upstream = echo_upstream();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(upstream.port())
+        .config(r#"{"only_status": ["5xx"], "fields": ["status", "path"]}"#)
+        .start()
+        .unwrap();
+    assert_eq!(envoy.get("/fine", &[]).unwrap().status, 200);
+    assert_eq!(
+        envoy
+            .get("/bad", &[("x-echo-status", "500")])
+            .unwrap()
+            .status,
+        500
+    );
+    let lines = json_lines(&envoy, 1);
+    assert_eq!(lines[0], serde_json::json!({"status": 500, "path": "/bad"}));
+    assert_eq!(
+        envoy.stat("wasmcustom.request_logging.filtered_out"),
+        Some(1)
+    );
+    assert_eq!(envoy.stat("wasmcustom.request_logging.logged"), Some(1));
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn bad_config_makes_envoy_refuse_to_start_with_the_filters_message() {
+    let err = EnvoyBuilder::new("request_logging")
+        .bootstrap(inline_bootstrap("request_logging", true))
+        .config(r#"{"sample_rate": 2}"#)
+        .start()
+        .err()
+        .expect("Envoy must refuse the configuration");
+    assert!(err.starts_with("Envoy exited at startup"), "{err}");
+    assert!(
+        err.contains("wasm log request_logging request_logging: invalid configuration: field `sample_rate`: must be a number from 0.0 to 1.0"),
+        "{err}"
+    );
+}
