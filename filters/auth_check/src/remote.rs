@@ -84,7 +84,7 @@ impl Remote {
         }
         let authority = section
             .string("authority")?
-            .unwrap_or_else(|| cluster.clone());
+            .unwrap_or_else(|| default_authority(&cluster).to_string());
         if !is_token(&authority) || authority.bytes().any(|b| b == b'/') {
             return Err(crate::reader::invalid(
                 section.field("authority"),
@@ -223,6 +223,25 @@ impl Remote {
     }
 }
 
+/// The callout's `:authority` when none is configured: the host of an Istio cluster name
+/// (`outbound|8080||auth.ns.svc.cluster.local` → `auth.ns.svc.cluster.local`, since `|` is not
+/// valid in a host), else the cluster name itself.
+fn default_authority(cluster: &str) -> &str {
+    let mut parts = cluster.split('|');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("outbound" | "inbound"), Some(_), Some(_), Some(host), None) if !host.is_empty() => {
+            host
+        }
+        _ => cluster,
+    }
+}
+
 /// Classifies the callout's answer from its response headers (empty when there was none).
 pub fn classify(response: &[(String, Vec<u8>)]) -> Outcome {
     let status = first(response, ":status")
@@ -330,6 +349,26 @@ mod tests {
             r.forwarded_plain_headers().collect::<Vec<_>>(),
             ["authorization", "cookie"]
         );
+    }
+
+    #[test]
+    fn authority_defaults_to_the_cluster_host() {
+        let authority = |cluster: &str| {
+            let r = remote(&format!(r#"{{"cluster":"{cluster}","path":"/c"}}"#)).unwrap();
+            let headers = r.callout_headers(&[]);
+            headers[2].1.clone()
+        };
+        assert_eq!(authority("auth_service"), "auth_service");
+        assert_eq!(
+            authority("outbound|8080||auth.demo.svc.cluster.local"),
+            "auth.demo.svc.cluster.local"
+        );
+        assert_eq!(authority("outbound|8080|v1|auth.demo"), "auth.demo");
+        assert_eq!(authority("outbound|8080||"), "outbound|8080||");
+        assert_eq!(authority("a|b|c|d|e"), "a|b|c|d|e");
+        let r =
+            remote(r#"{"cluster":"outbound|80||x","path":"/c","authority":"auth.local"}"#).unwrap();
+        assert_eq!(r.callout_headers(&[])[2].1, "auth.local");
     }
 
     #[test]
