@@ -49,3 +49,31 @@ pub fn deserialize(data: &[u8]) -> Option<Headers> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_lower_cases() {
+        let wire = serialize(&[("A", "1"), (":path", "/x")]);
+        assert_eq!(wire.len(), 4 + 2 * 8 + 2 + 2 + 6 + 3);
+        assert_eq!(
+            deserialize(&wire),
+            Some(vec![
+                ("a".to_string(), b"1".to_vec()),
+                (":path".to_string(), b"/x".to_vec())
+            ])
+        );
+        assert_eq!(deserialize(&[]), Some(Vec::new()));
+    }
+
+    #[test]
+    fn rejects_truncated_and_oversized_maps() {
+        let wire = serialize(&[("a", "1")]);
+        assert_eq!(deserialize(&wire[..wire.len() - 2]), None);
+        let mut too_many = Vec::new();
+        too_many.extend_from_slice(&((MAX_PAIRS + 1) as u32).to_le_bytes());
+        assert_eq!(deserialize(&too_many), None);
+    }
+}

@@ -125,3 +125,30 @@ fn field(data: &[u8], want: u64) -> Option<&[u8]> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn node_and_struct_encoding() {
+        // Node { id: "n", metadata: { "A": "b" } }
+        let n = node("n", "", &json!({"A": "b"}));
+        let entry = [0x0a, 1, b'A', 0x12, 3, 0x1a, 1, b'b'];
+        let mut want = vec![0x0a, 1, b'n', 0x1a, 10, 0x0a, 8];
+        want.extend_from_slice(&entry);
+        assert_eq!(n, want);
+        assert_eq!(node("", "", &json!({})), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn grpc_service_cluster_name() {
+        let mut inner = Vec::new();
+        bytes_field(&mut inner, 1, b"auth");
+        let mut svc = Vec::new();
+        bytes_field(&mut svc, 1, &inner);
+        assert_eq!(grpc_service_cluster(&svc), Some("auth".to_string()));
+        assert_eq!(grpc_service_cluster(b"\xff"), None);
+    }
+}
