@@ -239,3 +239,29 @@ fn control_characters_cannot_forge_lines() {
     assert!(!raw[0].contains('\n'), "{}", raw[0]);
     assert_eq!(only_line(&plugin)["user_agent"], "a\"}\n{\"forged\":true");
 }
+
+#[test]
+fn host_values_are_escaped_and_truncated_too() {
+    let mut plugin = harness::Plugin::builder("request_logging")
+        .config_json(json!({
+            "fields": ["upstream_cluster", "response_code_details", "plugin"],
+            "max_value_bytes": 12,
+        }))
+        .plugin_name("a-very-long-plugin-name")
+        .property(
+            &["xds", "cluster_name"],
+            "outbound|8080||svc.ns.svc.cluster.local",
+        )
+        .property(&["response", "code_details"], b"bad\xffdetail".as_slice())
+        .start()
+        .unwrap();
+    let line = log_one(&mut plugin, Request::get("/"), Response::status(200));
+    assert_eq!(
+        Value::Object(line),
+        json!({
+            "upstream_cluster": "outbound|808...[truncated]",
+            "response_code_details": "bad\\xffdetai...[truncated]",
+            "plugin": "a-very-long-...[truncated]",
+        })
+    );
+}
