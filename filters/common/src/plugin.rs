@@ -1,10 +1,10 @@
 //! The compact way to declare a filter: a [`Plugin`] (what all requests share, built from the
 //! configuration) and its per-request HTTP context. [`Root`] does the proxy-wasm plumbing.
 
-use crate::{config, logging};
 use crate::proxy_wasm::hostcalls;
 use crate::proxy_wasm::traits::{Context, HttpContext, RootContext};
 use crate::proxy_wasm::types::{Action, BufferType, ContextType};
+use crate::{config, logging};
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
 

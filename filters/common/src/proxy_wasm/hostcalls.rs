@@ -159,7 +159,11 @@ pub fn set_tick_period(period: Duration) -> Result<(), Status> {
     Status::check(unsafe { proxy_set_tick_period_milliseconds(ms) })
 }
 
-pub fn get_buffer(kind: BufferType, start: usize, max_size: usize) -> Result<Option<Bytes>, Status> {
+pub fn get_buffer(
+    kind: BufferType,
+    start: usize,
+    max_size: usize,
+) -> Result<Option<Bytes>, Status> {
     fetch(|data, size| unsafe { proxy_get_buffer_bytes(kind as u32, start, max_size, data, size) })
 }
 
@@ -220,7 +224,13 @@ pub fn set_map_value_bytes(map: MapType, key: &str, value: Option<&[u8]>) -> Res
         return remove_map_value(map, key);
     };
     Status::check(unsafe {
-        proxy_replace_header_map_value(map as u32, key.as_ptr(), key.len(), value.as_ptr(), value.len())
+        proxy_replace_header_map_value(
+            map as u32,
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+        )
     })
 }
 
@@ -230,7 +240,13 @@ pub fn add_map_value(map: MapType, key: &str, value: &str) -> Result<(), Status>
 
 pub fn add_map_value_bytes(map: MapType, key: &str, value: &[u8]) -> Result<(), Status> {
     Status::check(unsafe {
-        proxy_add_header_map_value(map as u32, key.as_ptr(), key.len(), value.as_ptr(), value.len())
+        proxy_add_header_map_value(
+            map as u32,
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+        )
     })
 }
 
@@ -267,7 +283,13 @@ pub fn get_shared_data(key: &str) -> Result<(Option<Bytes>, Option<u32>), Status
 pub fn set_shared_data(key: &str, value: Option<&[u8]>, cas: Option<u32>) -> Result<(), Status> {
     let value = value.unwrap_or_default();
     Status::check(unsafe {
-        proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas.unwrap_or(0))
+        proxy_set_shared_data(
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+            cas.unwrap_or(0),
+        )
     })
 }
 
@@ -294,7 +316,10 @@ pub fn send_http_response(
     headers: Vec<(&str, &str)>,
     body: Option<&[u8]>,
 ) -> Result<(), Status> {
-    let headers: Vec<(&str, &[u8])> = headers.into_iter().map(|(k, v)| (k, v.as_bytes())).collect();
+    let headers: Vec<(&str, &[u8])> = headers
+        .into_iter()
+        .map(|(k, v)| (k, v.as_bytes()))
+        .collect();
     let headers = encode_pairs(&headers);
     let body = body.unwrap_or_default();
     Status::check(unsafe {
@@ -384,7 +409,10 @@ fn encode_path(path: &[&str]) -> Bytes {
 /// Header pairs wire format: u32 count; per pair u32 name length, u32 value length; then
 /// each name and value followed by a NUL byte (all little-endian).
 pub(crate) fn encode_pairs(pairs: &[(&str, &[u8])]) -> Bytes {
-    let size = 4 + pairs.iter().map(|(k, v)| 10 + k.len() + v.len()).sum::<usize>();
+    let size = 4 + pairs
+        .iter()
+        .map(|(k, v)| 10 + k.len() + v.len())
+        .sum::<usize>();
     let mut out = Vec::with_capacity(size);
     let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     out.extend_from_slice(&len32(pairs.len()));
@@ -439,7 +467,10 @@ mod tests {
         let decoded = decode_pairs(&bytes).unwrap();
         assert_eq!(
             decoded,
-            vec![(":path".to_string(), b"/a".to_vec()), ("x".to_string(), vec![])]
+            vec![
+                (":path".to_string(), b"/a".to_vec()),
+                ("x".to_string(), vec![])
+            ]
         );
     }
 
@@ -447,7 +478,10 @@ mod tests {
     fn malformed_pairs_are_rejected_not_panicking() {
         assert_eq!(decode_pairs(&[]), Some(vec![]));
         assert_eq!(decode_pairs(&[1, 0]), None);
-        assert_eq!(decode_pairs(&[1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, b'a']), None);
+        assert_eq!(
+            decode_pairs(&[1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, b'a']),
+            None
+        );
         assert_eq!(decode_pairs(&[255, 255, 255, 255]), None);
         let mut bytes = encode_pairs(&[("k", b"v")]);
         bytes.truncate(bytes.len() - 2);
