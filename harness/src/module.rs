@@ -28,7 +28,13 @@ impl AbiVersion {
 /// The process-wide engine: compiled code is shared, every plugin has its own store.
 pub(crate) fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(Engine::default)
+    ENGINE.get_or_init(|| {
+        // Fuel bounds each callback, so an endless loop in a filter fails its test instead of
+        // hanging it.
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(true);
+        Engine::new(&config).unwrap_or_default()
+    })
 }
 
 type Cache = Mutex<HashMap<u64, Vec<(Arc<[u8]>, Module)>>>;

@@ -81,6 +81,8 @@ impl Callback {
     }
 }
 
+const DEFAULT_FUEL: u64 = 10_000_000_000;
+
 /// Virtual wall clock at start: 2026-01-01T00:00:00Z.
 const CLOCK_START_NS: u64 = 1_767_225_600_000_000_000;
 pub(crate) const ROOT: u32 = 1;
@@ -161,6 +163,7 @@ pub struct PluginBuilder {
     clusters: Vec<String>,
     fail_open: bool,
     log_level: Level,
+    fuel: u64,
     foreign: Vec<(String, ForeignFn)>,
     env: Vec<(String, String)>,
     host: Host,
@@ -187,6 +190,7 @@ impl PluginBuilder {
             clusters: Vec::new(),
             fail_open: false,
             log_level: Level::Trace,
+            fuel: DEFAULT_FUEL,
             foreign: Vec::new(),
             env: Vec::new(),
             host: Host::new(),
@@ -271,6 +275,13 @@ impl PluginBuilder {
         self.log_level = l;
         self
     }
+    /// The most wasm work (fuel, about one unit per instruction) one callback may do before it
+    /// traps; default 10^10 (seconds of work). Envoy has no such limit: it only keeps an endless
+    /// loop from hanging a test.
+    pub fn fuel_per_callback(mut self, fuel: u64) -> Self {
+        self.fuel = fuel;
+        self
+    }
     /// An environment variable (`vm_config.environment_variables`).
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.env.push((k.into(), v.into()));
@@ -311,6 +322,7 @@ impl PluginBuilder {
             clusters,
             fail_open,
             log_level,
+            fuel,
             foreign,
             env,
             host,
@@ -349,6 +361,7 @@ impl PluginBuilder {
             vm_id: settings.vm_id.clone(),
         };
         let mut store = Store::new(module::engine(), state);
+        store.set_fuel(fuel).map_err(|e| Error::Load(chain(&e)))?;
         let instance = crate::host::linker()
             .instantiate(&mut store, &module)
             .map_err(|e| Error::Load(format!("instantiate: {}", chain(&e))))?;
@@ -390,6 +403,7 @@ impl PluginBuilder {
             auto_http: Vec::new(),
             host,
             root_deleted: false,
+            fuel,
         };
         plugin.run_start(start)?;
         plugin.create_root(config, vm_config)?;
@@ -409,6 +423,7 @@ pub struct Plugin {
     pub(crate) auto_http: Vec<(String, Response)>,
     host: Host,
     root_deleted: bool,
+    fuel: u64,
 }
 
 /// What Envoy 1.40 delivers for a callout that timed out (measured, harness/probes/ENVOY.md).
@@ -512,6 +527,8 @@ impl Plugin {
         let ctx = args.first().copied().unwrap_or(0) as u32;
         self.store.data_mut().effective = ctx;
         let mark = self.store.data().logs.len();
+        // A fresh budget per callback (fuel is always enabled on the shared engine).
+        let _ = self.store.set_fuel(self.fuel);
         match f.call(&mut self.store, args) {
             Ok(v) => Ok(Some(v)),
             Err(e) => Err(self.trap(ctx, &e, mark)),
@@ -520,7 +537,16 @@ impl Plugin {
 
     /// Marks the VM failed, fails the stream the callback was for, and builds the error.
     fn trap(&mut self, ctx: u32, e: &wasmtime::Error, mark: usize) -> Error {
-        let message = chain(e);
+        let mut message = chain(e);
+        if matches!(
+            e.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::OutOfFuel)
+        ) {
+            message.push_str(&format!(
+                " (the callback did more than {} units of work: an endless loop? see fuel_per_callback)",
+                self.fuel
+            ));
+        }
         let panic_message = self.store.data().logs[mark.min(self.store.data().logs.len())..]
             .iter()
             .rev()

@@ -231,3 +231,35 @@ fn load_errors_name_the_problem() {
         "{e}"
     );
 }
+
+#[test]
+fn an_endless_loop_traps_instead_of_hanging() -> harness::Result<()> {
+    let wasm = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+           (func (export "proxy_abi_version_0_2_1"))
+           (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+           (func (export "proxy_on_context_create") (param i32 i32))
+           (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             (loop $l (br $l)) (i32.const 0)))"#,
+    )
+    .expect("wat");
+    let mut p = Plugin::builder_from_bytes(wasm)
+        .fuel_per_callback(1_000_000)
+        .start()?;
+    match p.send(Request::get("/"), Response::status(200)) {
+        Err(Error::Trap {
+            message,
+            panic_message: None,
+        }) => {
+            assert!(message.contains("an endless loop?"), "{message}")
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(
+        p.send(Request::get("/"), Response::status(200))?
+            .client
+            .status(),
+        Some(503)
+    );
+    Ok(())
+}
