@@ -1,0 +1,278 @@
+"""Envoy bootstraps for the benchmark: one listener, two routes (proxied to the echo upstream,
+and a direct response), and the HTTP filters under test: none (baseline), a wasm filter, or its
+native/Lua counterpart doing the same work. Written as JSON (Envoy reads it with -c)."""
+
+import base64
+import json
+
+WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+ROUTER = {
+    "name": "envoy.filters.http.router",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+}
+
+# The server sidecar's identity (as in deploy/metadata_exchange/envoy-server.yaml): the node
+# every benchmark Envoy runs as, so metadata_exchange has its own metadata to send.
+NODE = {
+    "id": "sidecar~127.0.0.3~echo-7d4b9c6f8-xyz12.default~default.svc.cluster.local",
+    "cluster": "echo.default",
+    "metadata": {
+        "NAME": "echo-7d4b9c6f8-xyz12",
+        "NAMESPACE": "default",
+        "WORKLOAD_NAME": "echo",
+        "CLUSTER_ID": "Kubernetes",
+        "OWNER": "kubernetes://apis/apps/v1/namespaces/default/deployments/echo",
+        "LABELS": {
+            "app": "echo",
+            "version": "v2",
+            "service.istio.io/canonical-name": "echo",
+            "service.istio.io/canonical-revision": "v2",
+        },
+    },
+}
+
+# The client peer the load generator pretends to be (metadata_exchange requests carry it).
+CLIENT_ID = "sidecar~127.0.0.2~client-5c8d7f6b9-abcde.default~default.svc.cluster.local"
+CLIENT_METADATA = {
+    "NAME": "client-5c8d7f6b9-abcde",
+    "NAMESPACE": "default",
+    "WORKLOAD_NAME": "client",
+    "CLUSTER_ID": "Kubernetes",
+    "OWNER": "kubernetes://apis/apps/v1/namespaces/default/deployments/client",
+    "LABELS": {
+        "app": "client",
+        "version": "v1",
+        "service.istio.io/canonical-name": "client",
+        "service.istio.io/canonical-revision": "v1",
+    },
+}
+
+BASIC_USER = ("alice", "wonderland")
+# htpasswd -nbs alice wonderland
+BASIC_HTPASSWD = "alice:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ="
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(number, payload):
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def encode_struct(fields):
+    """A google.protobuf.Struct of strings and nested Structs, serialized deterministically
+    (keys in byte order), as Istio's peer metadata header carries it."""
+    out = b""
+    for key in sorted(fields, key=lambda k: k.encode()):
+        value = fields[key]
+        if isinstance(value, dict):
+            encoded_value = _field(5, encode_struct(value))  # Value.struct_value
+        else:
+            encoded_value = _field(3, value.encode())  # Value.string_value
+        out += _field(1, _field(1, key.encode()) + _field(2, encoded_value))
+    return out
+
+
+def peer_headers(fields, node_id):
+    return {
+        "x-envoy-peer-metadata": base64.b64encode(encode_struct(fields)).decode(),
+        "x-envoy-peer-metadata-id": node_id,
+    }
+
+
+def wasm_filter(name, module, config):
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": WASM_TYPE,
+            "config": {
+                "name": name,
+                "root_id": name,
+                "vm_config": {
+                    "vm_id": name,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": str(module)}},
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config,
+                },
+            },
+        },
+    }
+
+
+def header_mutation(request_set, response_set):
+    """envoy.filters.http.header_mutation setting headers like http_headers' `set`."""
+
+    def muts(pairs):
+        return [
+            {"append": {"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}
+            for k, v in pairs.items()
+        ]
+
+    return {
+        "name": "envoy.filters.http.header_mutation",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+            "mutations": {"request_mutations": muts(request_set), "response_mutations": muts(response_set)},
+        },
+    }
+
+
+def basic_auth():
+    return {
+        "name": "envoy.filters.http.basic_auth",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
+            "users": {"inline_string": BASIC_HTPASSWD},
+        },
+    }
+
+
+# The Lua counterpart of metadata_exchange on an inbound listener: strip the peer headers from
+# the request and keep them (as dynamic metadata; the raw values, not decoded), answer with our
+# own metadata and id when the request carried them.
+LUA_METADATA_EXCHANGE = """
+local OWN_METADATA = "%(metadata)s"
+local OWN_ID = "%(id)s"
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local metadata = headers:get("x-envoy-peer-metadata")
+  local id = headers:get("x-envoy-peer-metadata-id")
+  headers:remove("x-envoy-peer-metadata")
+  headers:remove("x-envoy-peer-metadata-id")
+  local dynamic = handle:streamInfo():dynamicMetadata()
+  if metadata ~= nil then dynamic:set("envoy.lua", "downstream_peer", metadata) end
+  if id ~= nil then dynamic:set("envoy.lua", "downstream_peer_id", id) end
+end
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  headers:remove("x-envoy-peer-metadata")
+  headers:remove("x-envoy-peer-metadata-id")
+  local dynamic = handle:streamInfo():dynamicMetadata():get("envoy.lua")
+  if dynamic ~= nil and dynamic["downstream_peer"] ~= nil then
+    headers:add("x-envoy-peer-metadata", OWN_METADATA)
+  end
+  if dynamic ~= nil and dynamic["downstream_peer_id"] ~= nil then
+    headers:add("x-envoy-peer-metadata-id", OWN_ID)
+  end
+end
+"""
+
+
+def lua_metadata_exchange():
+    own = peer_headers(NODE["metadata"], NODE["id"])
+    code = LUA_METADATA_EXCHANGE % {"metadata": own["x-envoy-peer-metadata"], "id": own["x-envoy-peer-metadata-id"]}
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": code},
+        },
+    }
+
+
+def json_access_log(path, request_headers, response_headers, redact, plugin):
+    """A file access log writing the fields request_logging writes, in its order, as JSON."""
+    fmt = {
+        "start_time": "%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%",
+        "method": "%REQ(:METHOD)%",
+        "authority": "%REQ(:AUTHORITY)%",
+        "path": "%REQ(:PATH)%",
+        "protocol": "%PROTOCOL%",
+        "status": "%RESPONSE_CODE%",
+        "response_flags": "%RESPONSE_FLAGS%",
+        "response_code_details": "%RESPONSE_CODE_DETAILS%",
+        "request_bytes": "%BYTES_RECEIVED%",
+        "response_bytes": "%BYTES_SENT%",
+        "duration_ms": "%DURATION%",
+        "upstream_cluster": "%UPSTREAM_CLUSTER%",
+        "upstream_host": "%UPSTREAM_HOST%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+        "downstream_address": "%DOWNSTREAM_REMOTE_ADDRESS%",
+        "user_agent": "%REQ(USER-AGENT)%",
+        "plugin": plugin,
+        "request_headers": {
+            h: ("[REDACTED]" if h in redact else "%%REQ(%s)%%" % h) for h in request_headers
+        },
+        "response_headers": {
+            h: ("[REDACTED]" if h in redact else "%%RESP(%s)%%" % h) for h in response_headers
+        },
+    }
+    return {
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": str(path),
+            "log_format": {"json_format": fmt},
+        },
+    }
+
+
+def bootstrap(listen_port, upstream_port, http_filters, access_log=None):
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "bench",
+        "route_config": {
+            "virtual_hosts": [
+                {
+                    "name": "bench",
+                    "domains": ["*"],
+                    "routes": [
+                        {"match": {"prefix": "/direct"}, "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}}},
+                        {"match": {"prefix": "/"}, "route": {"cluster": "echo"}},
+                    ],
+                }
+            ]
+        },
+        "http_filters": list(http_filters) + [ROUTER],
+    }
+    if access_log:
+        hcm["access_log"] = [access_log]
+    return {
+        "node": NODE,
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "inbound",
+                    "traffic_direction": "INBOUND",
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": listen_port}},
+                    "filter_chains": [
+                        {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+                    ],
+                }
+            ],
+            "clusters": [
+                {
+                    "name": "echo",
+                    "connect_timeout": "1s",
+                    "type": "STATIC",
+                    "load_assignment": {
+                        "cluster_name": "echo",
+                        "endpoints": [
+                            {
+                                "lb_endpoints": [
+                                    {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}
+                                ]
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+
+
+def dumps(config):
+    return json.dumps(config, indent=1)

@@ -1,0 +1,282 @@
+"""Writes bench/RESULTS.md (Markdown tables) and the ratio chart from what scripts/bench.sh
+collected: the runs JSON of run.py, module sizes, `cargo bench -p harness` output, machine facts."""
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+
+# Goals of issue 9.
+GOAL_NATIVE_RATIO = 0.95  # proxied throughput, http_headers and auth_check, wasm/native
+GOAL_BASELINE_RATIO = 0.90  # proxied throughput, every filter, wasm/baseline
+GOAL_ADDED_P99_US = 50.0  # added p99 at a moderate fixed rate, http_headers and auth_check
+GOAL_DIRECT_ADDED_US = 5.0  # Envoy CPU per request over native, direct response, http_headers
+DEFAULT_BUDGET = 131072
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", required=True)
+    p.add_argument("--root", required=True)
+    p.add_argument("--modules", required=True, help="the optimised modules measured")
+    p.add_argument("--harness", required=True, help="output of cargo bench -p harness")
+    p.add_argument("--machine", required=True, help="JSON with machine and versions")
+    p.add_argument("--out-md", required=True)
+    p.add_argument("--out-png", required=True)
+    p.add_argument("--command", required=True)
+    p.add_argument("--quick", action="store_true")
+    return p.parse_args()
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt_int(v):
+    return "–" if v is None else f"{v:,.0f}"
+
+
+def fmt_us(v):
+    if v is None:
+        return "–"
+    return f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} µs"
+
+
+def fmt_ratio(v):
+    return "–" if v is None else f"{v:.2f}×"
+
+
+def spread(values):
+    """(max − min) / median of the runs, in percent."""
+    if len(values) < 2:
+        return "–"
+    m = statistics.median(values)
+    return f"±{(max(values) - min(values)) / m / 2 * 100:.0f}%" if m else "–"
+
+
+def summarize(runs):
+    """{(filter, setup, role): {...medians...}}"""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["filter"], r["setup"], r["role"]), []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        rps = [r["rps"] for r in rs]
+        out[key] = {
+            "rps": med(rps),
+            "rps_all": rps,
+            "p50": med([r["p50_us"] for r in rs]),
+            "p99": med([r["p99_us"] for r in rs]),
+            "cpu": med([r["cpu_us_per_request"] for r in rs]),
+            "cpu_share": med([r["envoy_cpu_share"] for r in rs]),
+            "n": len(rs),
+        }
+    return out
+
+
+def sizes(root, modules):
+    rows = []
+    for f in sorted(p.stem for p in Path(modules).glob("*.wasm")):
+        built = Path(root) / "target/wasm32-wasip1/release" / f"{f}.wasm"
+        opt = Path(modules) / f"{f}.wasm"
+        toml = (Path(root) / "filters" / f / "Cargo.toml").read_text()
+        m = re.search(r"^size_budget\s*=\s*(\d+)", toml, re.M)
+        budget = int(m.group(1)) if m else DEFAULT_BUDGET
+        built_size = built.stat().st_size if built.exists() else None
+        opt_size = opt.stat().st_size
+        rows.append((f, built_size, opt_size, budget, "ok" if opt_size <= budget else "OVER"))
+    return rows
+
+
+def harness_rows(text):
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"^(.+?)\s+median\s+(\S+)\s+mean\s+(\S+)\s+best\s+(\S+)\s+\((\d+) runs\)(.*)$", line)
+        if m:
+            goal = m.group(6).strip().strip("()")
+            rows.append((m.group(1).strip(), m.group(2), m.group(3), m.group(4), m.group(5), goal or "–"))
+    return rows
+
+
+def chart(s, filters, counterparts, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = [
+        ("proxied req/s: wasm / native", lambda f: ratio(s, f, "proxied", "wasm", "native", "rps")),
+        ("proxied req/s: wasm / no filter", lambda f: ratio(s, f, "proxied", "wasm", "baseline", "rps")),
+        ("direct response req/s: wasm / native", lambda f: ratio(s, f, "direct", "wasm", "native", "rps")),
+        ("direct response req/s: wasm / no filter", lambda f: ratio(s, f, "direct", "wasm", "baseline", "rps")),
+    ]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    width = 0.8 / len(series)
+    for i, (label, fn) in enumerate(series):
+        xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(filters))]
+        ys = [fn(f) or 0 for f in filters]
+        bars = ax.bar(xs, ys, width, label=label)
+        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=7)
+    ax.axhline(GOAL_NATIVE_RATIO, color="green", linestyle="--", linewidth=1, label="goal 0.95× native")
+    ax.axhline(GOAL_BASELINE_RATIO, color="red", linestyle=":", linewidth=1, label="goal 0.90× no filter")
+    ax.set_xticks(range(len(filters)))
+    ax.set_xticklabels([f"{f}\n(vs {counterparts.get(f, 'native')})" for f in filters])
+    ax.set_ylabel("throughput ratio (median req/s)")
+    ax.set_ylim(0, 1.3)
+    ax.set_title("proxy-wasm filters in Envoy 1.40 (v8), --concurrency 1: throughput ratios")
+    ax.legend(fontsize=8, loc="upper right", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def ratio(s, f, setup, a, b, key):
+    x, y = s.get((f, setup, a)), s.get((f, setup, b))
+    if not x or not y or not y[key]:
+        return None
+    return x[key] / y[key]
+
+
+def added(s, f, setup, a, b, key):
+    x, y = s.get((f, setup, a)), s.get((f, setup, b))
+    if not x or not y or x[key] is None or y[key] is None:
+        return None
+    return x[key] - y[key]
+
+
+def main():
+    args = parse_args()
+    data = json.loads(Path(args.runs).read_text())
+    meta, runs = data["meta"], data["runs"]
+    machine = json.loads(Path(args.machine).read_text())
+    s = summarize(runs)
+    filters = list(dict.fromkeys(r["filter"] for r in runs))
+    cp = meta["counterparts"]
+    L = []
+    w = L.append
+    w("# Benchmark results")
+    w("")
+    if args.quick:
+        w("**Quick run (`--quick`): one short round per configuration, a smoke test of the benchmark, "
+          "not a measurement.** The committed full run is `bench/RESULTS.md`.")
+        w("")
+    w(f"Command: `{args.command}` — generated {machine['date']}.")
+    w("")
+    w(f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), kernel {machine['kernel']}, load average at start "
+      f"{machine['loadavg']} (a shared machine: other jobs ran during the measurement). "
+      f"Versions: Envoy {machine['envoy']}, {machine['rustc']}, {machine['wrk']}.")
+    w("")
+    w(f"Setup: Envoy `--concurrency 1 --use-dynamic-base-id` pinned to core {meta['envoy_core']} (`taskset`); "
+      f"`wrk -t1 -c{meta['connections']} --latency` and the echo upstream (`tools/echo-upstream`) pinned to core "
+      f"{meta['load_core']}. Every configuration runs in its own Envoy, all started before measuring and checked to do "
+      f"their work (status, headers set, log lines written, bad credentials refused). {meta['rounds']} rounds of "
+      f"{meta['duration_s']} s per configuration and setup after {meta['warmup_s']} s of warm-up load, the order "
+      "of baseline/wasm/native rotated every round (A/B/C, B/C/A, C/A/B) so drift cancels. Figures are medians over "
+      "the rounds; spread is ±half the range of the rounds' req/s around the median.")
+    w("")
+    w("## Goals")
+    w("")
+    goals = []
+    for f in filters:
+        if f in ("http_headers", "auth_check"):
+            r = ratio(s, f, "proxied", "wasm", "native", "rps")
+            goals.append((f"{f}: proxied req/s wasm/{cp[f]} ≥ {GOAL_NATIVE_RATIO}", fmt_ratio(r), r is not None and r >= GOAL_NATIVE_RATIO))
+            a = added(s, f, "rate", "wasm", "baseline", "p99")
+            goals.append((f"{f}: added p99 at a fixed moderate rate ≤ {GOAL_ADDED_P99_US:.0f} µs (vs no filter)",
+                          "–" if a is None else f"{a:+.0f} µs", a is not None and a <= GOAL_ADDED_P99_US))
+    for f in filters:
+        r = ratio(s, f, "proxied", "wasm", "baseline", "rps")
+        goals.append((f"{f}: proxied req/s wasm/no filter ≥ {GOAL_BASELINE_RATIO}", fmt_ratio(r), r is not None and r >= GOAL_BASELINE_RATIO))
+    if "http_headers" in filters:
+        a = added(s, "http_headers", "direct", "wasm", "native", "cpu")
+        goals.append((f"http_headers: direct response, Envoy CPU per request over {cp['http_headers']} ≤ {GOAL_DIRECT_ADDED_US:.0f} µs",
+                      "–" if a is None else f"{a:+.1f} µs", a is not None and a <= GOAL_DIRECT_ADDED_US))
+    w("| goal | measured | |")
+    w("|---|---|---|")
+    for text, value, ok in goals:
+        w(f"| {text} | {value} | {'met' if ok else '**missed**'} |")
+    w("")
+    w("## Proxied (Envoy → echo upstream on loopback) — the headline")
+    w("")
+    w("Envoy CPU/request is Envoy's CPU time over the run divided by the requests completed; its inverse ratio "
+      "(no filter or native CPU/request over wasm CPU/request, in parentheses) is the throughput ratio Envoy "
+      "would show if it alone were the bottleneck. When *Envoy CPU busy* is well below 100%, the load side "
+      "(wrk and the upstream on the other core, plus whatever else runs on the machine) limited the req/s.")
+    w("")
+    w("| filter | config | req/s (median) | spread | p50 | p99 | Envoy CPU busy | Envoy CPU/request | wasm/native (by CPU) | wasm/no filter (by CPU) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for f in filters:
+        for role, label in (("baseline", "no filter"), ("wasm", "wasm"), ("native", cp[f])):
+            x = s.get((f, "proxied", role))
+            if not x:
+                continue
+            rn = rb = ""
+            if role == "wasm":
+                rn = (f"{fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'native', 'rps'))} "
+                      f"({fmt_ratio(ratio(s, f, 'proxied', 'native', 'wasm', 'cpu'))})")
+                rb = (f"{fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'baseline', 'rps'))} "
+                      f"({fmt_ratio(ratio(s, f, 'proxied', 'baseline', 'wasm', 'cpu'))})")
+            w(f"| {f if role == 'baseline' else ''} | {label} | {fmt_int(x['rps'])} | {spread(x['rps_all'])} | "
+              f"{fmt_us(x['p50'])} | {fmt_us(x['p99'])} | {x['cpu_share']:.0%} | {x['cpu']:.1f} µs | {rn} | {rb} |")
+    w("")
+    w("## Direct response (Envoy answers itself): the filter's own cost")
+    w("")
+    w("Envoy CPU time (user + system, all threads, `/proc/<pid>/stat`) over a run divided by the requests wrk "
+      "completed in it.")
+    w("")
+    w("| filter | Envoy CPU/request: no filter | wasm | native | wasm − no filter | wasm − native | req/s wasm/native | req/s wasm/no filter |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for f in filters:
+        b, x, n = (s.get((f, "direct", r)) for r in ("baseline", "wasm", "native"))
+        if not (b and x and n):
+            continue
+        w(f"| {f} (vs {cp[f]}) | {b['cpu']:.1f} µs | {x['cpu']:.1f} µs | {n['cpu']:.1f} µs | "
+          f"{x['cpu'] - b['cpu']:+.1f} µs | {x['cpu'] - n['cpu']:+.1f} µs | "
+          f"{fmt_ratio(ratio(s, f, 'direct', 'wasm', 'native', 'rps'))} | {fmt_ratio(ratio(s, f, 'direct', 'wasm', 'baseline', 'rps'))} |")
+    w("")
+    w("## Latency at a moderate fixed rate (proxied)")
+    w("")
+    w(f"wrk has no fixed-rate mode (wrk2 is not in Debian): each of {meta['rate_connections']} connections waits "
+      f"{meta['rate_delay_ms']} ms (wrk's `delay()` hook) before each request, which paces the load at the rate "
+      "shown, far below saturation. Latency is per request as wrk measures it (not corrected for coordinated "
+      f"omission, which at this rate and these latencies hardly matters). {meta['rate_rounds']} rounds, medians.")
+    w("")
+    w("| filter | req/s | p50 no filter / wasm / native | p99 no filter | p99 wasm | p99 native | added p99 vs no filter | vs native |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for f in filters:
+        b, x, n = (s.get((f, "rate", r)) for r in ("baseline", "wasm", "native"))
+        if not (b and x and n):
+            continue
+        w(f"| {f} (vs {cp[f]}) | {fmt_int(x['rps'])} | {fmt_us(b['p50'])} / {fmt_us(x['p50'])} / {fmt_us(n['p50'])} | "
+          f"{fmt_us(b['p99'])} | {fmt_us(x['p99'])} | {fmt_us(n['p99'])} | {x['p99'] - b['p99']:+.0f} µs | {x['p99'] - n['p99']:+.0f} µs |")
+    w("")
+    w("## Module size")
+    w("")
+    w("| filter | as built (cargo, release) | after wasm-opt -Oz | budget | |")
+    w("|---|---:|---:|---:|---|")
+    for f, built, opt, budget, status in sizes(args.root, args.modules):
+        w(f"| {f} | {fmt_int(built)} B | {fmt_int(opt)} B ({opt / 1024:.1f} KiB) | {budget // 1024} KiB | {status} |")
+    w("")
+    w("## Harness (`cargo bench -p harness`, wasmtime)")
+    w("")
+    rows = harness_rows(Path(args.harness).read_text(errors="replace"))
+    if rows:
+        w("| benchmark | median | mean | best | runs | goal |")
+        w("|---|---:|---:|---:|---:|---|")
+        for r in rows:
+            w("| " + " | ".join(r) + " |")
+    else:
+        w("`cargo bench -p harness` printed no results (see its output in the run's work directory).")
+    w("")
+    w(f"![throughput ratios]({Path(args.out_png).name})")
+    w("")
+    notes = Path(__file__).resolve().parent / "PROFILE.md"
+    if notes.exists():
+        w(notes.read_text())
+    Path(args.out_md).write_text("\n".join(L))
+    chart(s, filters, cp, args.out_png)
+
+
+if __name__ == "__main__":
+    main()

