@@ -109,11 +109,13 @@ def chart(s, filters, counterparts, path):
 
     series = [
         ("proxied req/s: wasm / native", lambda f: ratio(s, f, "proxied", "wasm", "native", "rps")),
+        ("proxied, by Envoy CPU/request: wasm / native", lambda f: ratio(s, f, "proxied", "native", "wasm", "cpu")),
         ("proxied req/s: wasm / no filter", lambda f: ratio(s, f, "proxied", "wasm", "baseline", "rps")),
-        ("direct response req/s: wasm / native", lambda f: ratio(s, f, "direct", "wasm", "native", "rps")),
-        ("direct response req/s: wasm / no filter", lambda f: ratio(s, f, "direct", "wasm", "baseline", "rps")),
+        ("proxied, by Envoy CPU/request: wasm / no filter", lambda f: ratio(s, f, "proxied", "baseline", "wasm", "cpu")),
+        ("direct response, by Envoy CPU/request: wasm / native", lambda f: ratio(s, f, "direct", "native", "wasm", "cpu")),
+        ("direct response, by Envoy CPU/request: wasm / no filter", lambda f: ratio(s, f, "direct", "baseline", "wasm", "cpu")),
     ]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(12, 6))
     width = 0.8 / len(series)
     for i, (label, fn) in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(filters))]
@@ -124,8 +126,8 @@ def chart(s, filters, counterparts, path):
     ax.axhline(GOAL_BASELINE_RATIO, color="red", linestyle=":", linewidth=1, label="goal 0.90× no filter")
     ax.set_xticks(range(len(filters)))
     ax.set_xticklabels([f"{f}\n(vs {counterparts.get(f, 'native')})" for f in filters])
-    ax.set_ylabel("throughput ratio (median req/s)")
-    ax.set_ylim(0, 1.3)
+    ax.set_ylabel("ratio (medians; by CPU: inverse of Envoy CPU/request)")
+    ax.set_ylim(0, 1.45)
     ax.set_title("proxy-wasm filters in Envoy 1.40 (v8), --concurrency 1: throughput ratios")
     ax.legend(fontsize=8, loc="upper right", ncol=2)
     fig.tight_layout()
@@ -175,6 +177,25 @@ def main():
       f"{meta['duration_s']} s per configuration and setup after {meta['warmup_s']} s of warm-up load, the order "
       "of baseline/wasm/native rotated every round (A/B/C, B/C/A, C/A/B) so drift cancels. Figures are medians over "
       "the rounds; spread is ±half the range of the rounds' req/s around the median.")
+    w("")
+    w("## Summary")
+    w("")
+    profile = json.loads(Path(args.profile).read_text())
+    size_of = {row[0]: row[2] for row in sizes(args.root, args.modules)}
+    w("| filter | vs | proxied req/s wasm/native (by Envoy CPU) | proxied req/s wasm/no filter (by Envoy CPU) | "
+      "direct response: Envoy CPU/request over native / over no filter | host calls / VM entries per request | module |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    for f in filters:
+        x, n, b = (s.get((f, "direct", r)) for r in ("wasm", "native", "baseline"))
+        direct = f"{x['cpu'] - n['cpu']:+.1f} / {x['cpu'] - b['cpu']:+.1f} µs" if x and n and b else "–"
+        counts = profile.get(f, {})
+        calls = (f"{sum(v for k, v in counts.items() if k.startswith('hc:'))} / "
+                 f"{sum(v for k, v in counts.items() if k.startswith('vm:'))}")
+        w(f"| {f} | {cp[f]} | {fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'native', 'rps'))} "
+          f"({fmt_ratio(ratio(s, f, 'proxied', 'native', 'wasm', 'cpu'))}) | "
+          f"{fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'baseline', 'rps'))} "
+          f"({fmt_ratio(ratio(s, f, 'proxied', 'baseline', 'wasm', 'cpu'))}) | {direct} | {calls} | "
+          f"{size_of.get(f, 0) / 1024:.1f} KiB |")
     w("")
     w("## Goals")
     w("")
@@ -243,14 +264,19 @@ def main():
       "shown, far below saturation. Latency is per request as wrk measures it (not corrected for coordinated "
       f"omission, which at this rate and these latencies hardly matters). {meta['rate_rounds']} rounds, medians.")
     w("")
-    w("| filter | req/s | p50 no filter / wasm / native | p99 no filter | p99 wasm | p99 native | added p99 vs no filter | vs native |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("The last column is the noise floor: how far the no-filter configuration's own p99 moved between rounds.")
+    w("")
+    w("| filter | req/s | p50 no filter / wasm / native | added p50 vs no filter / vs native | p99 no filter / wasm / native | added p99 vs no filter / vs native | no-filter p99 across rounds |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
     for f in filters:
         b, x, n = (s.get((f, "rate", r)) for r in ("baseline", "wasm", "native"))
         if not (b and x and n):
             continue
+        p99s = [r["p99_us"] for r in runs if (r["filter"], r["setup"], r["role"]) == (f, "rate", "baseline")]
         w(f"| {f} (vs {cp[f]}) | {fmt_int(x['rps'])} | {fmt_us(b['p50'])} / {fmt_us(x['p50'])} / {fmt_us(n['p50'])} | "
-          f"{fmt_us(b['p99'])} | {fmt_us(x['p99'])} | {fmt_us(n['p99'])} | {x['p99'] - b['p99']:+.0f} µs | {x['p99'] - n['p99']:+.0f} µs |")
+          f"{x['p50'] - b['p50']:+.0f} / {x['p50'] - n['p50']:+.0f} µs | "
+          f"{fmt_us(b['p99'])} / {fmt_us(x['p99'])} / {fmt_us(n['p99'])} | {x['p99'] - b['p99']:+.0f} / {x['p99'] - n['p99']:+.0f} µs | "
+          f"{fmt_us(min(p99s))} – {fmt_us(max(p99s))} |")
     w("")
     w("## Host calls and VM entries per request")
     w("")
@@ -261,7 +287,6 @@ def main():
     w("")
     w("| filter | host calls | of which | VM entries | of which allocations |")
     w("|---|---:|---|---:|---:|")
-    profile = json.loads(Path(args.profile).read_text())
     for f in filters:
         counts = profile.get(f, {})
         hc = {k[3:]: v for k, v in counts.items() if k.startswith("hc:")}

@@ -40,6 +40,9 @@ def parse_args():
     p.add_argument("--rate-rounds", type=int, default=3)
     p.add_argument("--rate-connections", type=int, default=10)
     p.add_argument("--rate-delay-ms", type=int, default=10, help="pause between a connection's requests")
+    p.add_argument("--setups", default="proxied,direct,rate")
+    p.add_argument("--wasm-config", action="append", default=[], metavar="FILTER=JSON",
+                   help="another configuration for a wasm filter (experiments)")
     p.add_argument("--envoy-core", default="0")
     p.add_argument("--load-core", default="1")
     return p.parse_args()
@@ -132,7 +135,7 @@ def check(envoy, suite, role):
             status, _ = request(envoy.url(path), refusal[0])
             if status != refusal[1]:
                 raise SystemExit(f"bench: {suite.filter}/{role} on {path}: bad credentials got {status}, expected {refusal[1]}")
-    if suite.filter == "request_logging" and role != "baseline":
+    if suite.filter == "request_logging" and role != "baseline" and not (role == "wasm" and getattr(suite, "overridden", False)):
         log = envoy.dir / "access.log" if role == "native" else envoy.log
 
         def logged():  # both logs are flushed by Envoy in the background
@@ -207,6 +210,12 @@ def main():
     modules = Path(args.modules)
     wanted = args.filters.split(",")
     selected = [s for s in su.suites() if s.filter in wanted]
+    for override in args.wasm_config:
+        name, _, config = override.partition("=")
+        for s in selected:
+            if s.filter == name:
+                s.wasm_config = config
+                s.overridden = True  # the checks below assume the suite's own configuration
 
     port_file = work / "upstream.port"
     port_file.unlink(missing_ok=True)
@@ -240,7 +249,8 @@ def main():
         results = []
         order = ["baseline", "wasm", "native"]
         for s in selected:
-            for setup, rounds in (("proxied", args.rounds), ("direct", args.rounds), ("rate", args.rate_rounds)):
+            setups = [(x, args.rate_rounds if x == "rate" else args.rounds) for x in args.setups.split(",")]
+            for setup, rounds in setups:
                 for rnd in range(rounds):
                     # Rotate the order each round: no configuration always runs first or last.
                     rotated = order[rnd % 3:] + order[:rnd % 3]
