@@ -45,4 +45,4 @@ impl Plugin for AuthCheck {
     }
 }
 
-filter_common::export_filter!(AuthCheck);
+filter_common::export_filter!(AuthCheck, callbacks: [http_call_response]);

@@ -47,4 +47,4 @@ impl Plugin for RequestLogging {
     }
 }
 
-filter_common::export_filter!(RequestLogging);
+filter_common::export_filter!(RequestLogging, callbacks: [request_body, response_body, log]);

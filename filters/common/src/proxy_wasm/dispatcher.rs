@@ -1,5 +1,9 @@
 //! Routes the host's callbacks to the filter's contexts.
 //!
+//! The `proxy_on_*` functions here are not exported by themselves: `export_filter!` exports
+//! the ones a filter uses. Envoy enters the VM for every exported callback on every request,
+//! so an export nobody needs is pure overhead.
+//!
 //! Contexts are `Rc<RefCell<..>>` so no borrow of the dispatcher is held while a callback
 //! runs: a callback may make host calls that come back here (a callout registers its token),
 //! and a host that re-enters the same context gets the default answer instead of a panic.
@@ -92,8 +96,7 @@ fn action(id: u32, f: impl FnOnce(&mut dyn HttpContext) -> Action) -> u32 {
     on_stream(id, Action::Continue, f) as u32
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_context_create(context_id: u32, root_context_id: u32) {
+pub fn proxy_on_context_create(context_id: u32, root_context_id: u32) {
     if root_context_id == 0 {
         if let Some(Some(new_root)) = with(|d| d.new_root) {
             let ctx = Ctx::Root(Rc::new(RefCell::new(new_root(context_id))));
@@ -108,65 +111,55 @@ pub extern "C" fn proxy_on_context_create(context_id: u32, root_context_id: u32)
     }
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_vm_start(context_id: u32, size: u32) -> u32 {
+pub fn proxy_on_vm_start(context_id: u32, size: u32) -> u32 {
     on_root(context_id, false, |r| r.on_vm_start(size as usize)) as u32
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_configure(context_id: u32, size: u32) -> u32 {
+pub fn proxy_on_configure(context_id: u32, size: u32) -> u32 {
     on_root(context_id, false, |r| r.on_configure(size as usize)) as u32
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_tick(context_id: u32) {
+pub fn proxy_on_tick(context_id: u32) {
     on_root(context_id, (), |r| r.on_tick());
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_request_headers(context_id: u32, headers: u32, end: u32) -> u32 {
+pub fn proxy_on_request_headers(context_id: u32, headers: u32, end: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_request_headers(headers as usize, end != 0)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_request_body(context_id: u32, size: u32, end: u32) -> u32 {
+pub fn proxy_on_request_body(context_id: u32, size: u32, end: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_request_body(size as usize, end != 0)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_request_trailers(context_id: u32, trailers: u32) -> u32 {
+pub fn proxy_on_request_trailers(context_id: u32, trailers: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_request_trailers(trailers as usize)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_response_headers(context_id: u32, headers: u32, end: u32) -> u32 {
+pub fn proxy_on_response_headers(context_id: u32, headers: u32, end: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_response_headers(headers as usize, end != 0)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_response_body(context_id: u32, size: u32, end: u32) -> u32 {
+pub fn proxy_on_response_body(context_id: u32, size: u32, end: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_response_body(size as usize, end != 0)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_response_trailers(context_id: u32, trailers: u32) -> u32 {
+pub fn proxy_on_response_trailers(context_id: u32, trailers: u32) -> u32 {
     action(context_id, |s| {
         s.on_http_response_trailers(trailers as usize)
     })
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_http_call_response(
+pub fn proxy_on_http_call_response(
     _root_context_id: u32,
     token: u32,
     headers: u32,
@@ -191,21 +184,18 @@ pub extern "C" fn proxy_on_http_call_response(
     }
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_log(context_id: u32) {
+pub fn proxy_on_log(context_id: u32) {
     on_stream(context_id, (), |s| s.on_log());
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_done(context_id: u32) -> u32 {
+pub fn proxy_on_done(context_id: u32) -> u32 {
     match context(context_id) {
         Some(Ctx::Http(_)) => on_stream(context_id, true, |s| s.on_done()) as u32,
         _ => on_root(context_id, true, |r| r.on_done()) as u32,
     }
 }
 
-#[no_mangle]
-pub extern "C" fn proxy_on_delete(context_id: u32) {
+pub fn proxy_on_delete(context_id: u32) {
     with(|d| {
         d.contexts.remove(&context_id);
         d.callouts.retain(|(_, owner)| *owner != context_id);

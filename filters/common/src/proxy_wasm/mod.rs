@@ -11,7 +11,8 @@
 //!
 //! It covers HTTP filters (no TCP stream contexts or gRPC callouts, which no filter here uses).
 
-mod dispatcher;
+#[doc(hidden)]
+pub mod dispatcher;
 pub mod hostcalls;
 mod logger;
 pub mod traits;

@@ -1,0 +1,22 @@
+//! Envoy enters the VM for every callback a module exports, on every request: the module
+//! exports exactly the callbacks this filter implements (`export_filter!` in src/lib.rs).
+
+#[test]
+fn exports_only_the_callbacks_it_implements() {
+    let bytes = harness::workspace::wasm_bytes("auth_check").unwrap();
+    let module = harness::module::compile_cached(&bytes).unwrap();
+    let mut callbacks = harness::module::inspect(&module).callbacks;
+    callbacks.sort();
+    assert_eq!(
+        callbacks,
+        [
+            "proxy_on_configure",
+            "proxy_on_context_create",
+            "proxy_on_delete",
+            "proxy_on_http_call_response",
+            "proxy_on_request_headers",
+            "proxy_on_response_headers",
+            "proxy_on_vm_start"
+        ]
+    );
+}
