@@ -14,6 +14,9 @@ pub struct Report {
     pub unsupported: Vec<String>,
     pub differences: Vec<String>,
     pub requests: usize,
+    /// Requests for which Envoy's client got a response: a guard against comparing two empty
+    /// observations.
+    pub envoy_answered: usize,
 }
 
 /// Runs `path` on both sides. `filter` overrides the scenario's `filter`.
@@ -30,16 +33,23 @@ pub fn run_file(path: &Path, filter: Option<&str>) -> Result<Report, String> {
             unsupported,
             differences: Vec::new(),
             requests: 0,
+            envoy_answered: 0,
         });
     }
     let envoy = envoy_side::observe(&scenario, &filter)?;
     let requests = scenario.requests.len();
+    let envoy_answered = envoy
+        .requests
+        .iter()
+        .filter(|r| r.client.is_some())
+        .count();
     let harness = harness_side::observe(scenario, &filter);
     Ok(Report {
         differences: compare::compare(&harness, &envoy),
         filter,
         unsupported,
         requests,
+        envoy_answered,
     })
 }
 
