@@ -46,22 +46,37 @@ fn message(prefix: &str, harness: Option<&Msg>, envoy: Option<&Msg>, out: &mut V
     }
 }
 
+/// A line diff (longest common subsequence): `  = ` in both, `  - ` harness only,
+/// `  + ` Envoy only.
 fn lines(prefix: &str, harness: &[String], envoy: &[String], out: &mut Vec<String>) {
     if harness == envoy {
         return;
     }
-    out.push(format!("{prefix} differ:"));
-    for i in 0..harness.len().max(envoy.len()) {
-        let (h, e) = (harness.get(i), envoy.get(i));
-        let mark = if h == e { " " } else { "!" };
-        out.push(format!(
-            "  {mark} harness: {}",
-            h.map_or("-", String::as_str)
-        ));
-        out.push(format!(
-            "  {mark} envoy:   {}",
-            e.map_or("-", String::as_str)
-        ));
+    out.push(format!("{prefix} differ (- harness only, + envoy only):"));
+    let (n, m) = (harness.len(), envoy.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if harness[i] == envoy[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && harness[i] == envoy[j] {
+            out.push(format!("  = {}", harness[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("  + {}", envoy[j]));
+            j += 1;
+        } else {
+            out.push(format!("  - {}", harness[i]));
+            i += 1;
+        }
     }
 }
 

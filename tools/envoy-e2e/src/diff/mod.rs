@@ -38,11 +38,7 @@ pub fn run_file(path: &Path, filter: Option<&str>) -> Result<Report, String> {
     }
     let envoy = envoy_side::observe(&scenario, &filter)?;
     let requests = scenario.requests.len();
-    let envoy_answered = envoy
-        .requests
-        .iter()
-        .filter(|r| r.client.is_some())
-        .count();
+    let envoy_answered = envoy.requests.iter().filter(|r| r.client.is_some()).count();
     let harness = harness_side::observe(scenario, &filter);
     Ok(Report {
         differences: compare::compare(&harness, &envoy),
