@@ -13,6 +13,13 @@ GOAL_BASELINE_RATIO = 0.90  # proxied throughput, every filter, wasm/baseline
 GOAL_ADDED_P99_US = 50.0  # added p99 at a moderate fixed rate, http_headers and auth_check
 GOAL_DIRECT_ADDED_US = 5.0  # Envoy CPU per request over native, direct response, http_headers
 DEFAULT_BUDGET = 131072
+# What scripts/bench.sh's experiment variants are.
+VARIANTS = {
+    "http_headers": "the same module without the callback exports it does not implement (log, done, bodies, "
+                    "trailers, callouts, tick; 7 → 4 VM entries per request)",
+    "request_logging": "`sample_rate: 0`: header maps, clock and metrics as before, no properties, no JSON line, "
+                       "no `proxy_log`",
+}
 
 
 def parse_args():
@@ -312,6 +319,26 @@ def main():
     else:
         w("`cargo bench -p harness` printed no results (see its output in the run's work directory).")
     w("")
+    variants = sorted({r["filter"] for r in runs if r["role"] == "variant"})
+    if variants:
+        w("## Experiments")
+        w("")
+        w("Variants measured in the same rounds as the configurations above (same alternation), to see where a "
+          "filter's cost goes. *variant − wasm* is what the change saves (negative) or costs.")
+        w("")
+        w("| filter | variant | direct: Envoy CPU/request wasm / variant / native | variant − wasm | "
+          "proxied: Envoy CPU/request wasm / variant / native | variant − wasm | proxied req/s wasm / variant / native |")
+        w("|---|---|---:|---:|---:|---:|---:|")
+        for f in variants:
+            d = [s.get((f, "direct", r)) for r in ("wasm", "variant", "native")]
+            p_ = [s.get((f, "proxied", r)) for r in ("wasm", "variant", "native")]
+            if not all(d) or not all(p_):
+                continue
+            what = VARIANTS.get(f, meta.get("variants", {}).get(f, "variant"))
+            w(f"| {f} | {what} | {d[0]['cpu']:.1f} / {d[1]['cpu']:.1f} / {d[2]['cpu']:.1f} µs | {d[1]['cpu'] - d[0]['cpu']:+.1f} µs | "
+              f"{p_[0]['cpu']:.1f} / {p_[1]['cpu']:.1f} / {p_[2]['cpu']:.1f} µs | {p_[1]['cpu'] - p_[0]['cpu']:+.1f} µs | "
+              f"{fmt_int(p_[0]['rps'])} / {fmt_int(p_[1]['rps'])} / {fmt_int(p_[2]['rps'])} |")
+        w("")
     w(f"![throughput ratios]({Path(args.out_png).name})")
     w("")
     notes = Path(__file__).resolve().parent / "PROFILE.md"

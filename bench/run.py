@@ -43,9 +43,21 @@ def parse_args():
     p.add_argument("--setups", default="proxied,direct,rate")
     p.add_argument("--wasm-config", action="append", default=[], metavar="FILTER=JSON",
                    help="another configuration for a wasm filter (experiments)")
+    p.add_argument("--variant-module", action="append", default=[], metavar="FILTER=PATH",
+                   help="experiment: also measure this module of FILTER (role 'variant')")
+    p.add_argument("--variant-config", action="append", default=[], metavar="FILTER=JSON",
+                   help="experiment: also measure FILTER with this configuration (role 'variant')")
+    p.add_argument("--nice", type=int, default=-10,
+                   help="niceness of Envoy, wrk and the upstream when allowed (root), against other jobs")
     p.add_argument("--envoy-core", default="0")
     p.add_argument("--load-core", default="1")
     return p.parse_args()
+
+
+def pinned(args, core):
+    """taskset (and nice, when this user may raise priority) for a benchmark process."""
+    prefix = ["nice", "-n", str(args.nice)] if os.geteuid() == 0 and args.nice else []
+    return prefix + ["taskset", "-c", core]
 
 
 def free_port():
@@ -81,7 +93,7 @@ class Envoy:
         self.admin_file = self.dir / "admin.txt"
         (self.dir / "envoy.json").write_text(ec.dumps(config(self.port, self.dir)))
         self.proc = subprocess.Popen(
-            ["taskset", "-c", args.envoy_core, args.envoy, "-c", str(self.dir / "envoy.json"),
+            pinned(args, args.envoy_core) + [args.envoy, "-c", str(self.dir / "envoy.json"),
              "--concurrency", "1", "--use-dynamic-base-id", "--admin-address-path", str(self.admin_file),
              "--log-path", str(self.log)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -144,6 +156,13 @@ def check(envoy, suite, role):
         wait_for(logged, 15, f"request_logging/{role} to log the request to /bench")
 
 
+def check_status(envoy, suite):
+    for path in ("/bench", "/direct/bench"):
+        status, _ = request(envoy.url(path), suite.headers)
+        if status != 200:
+            raise SystemExit(f"bench: {suite.filter}/variant on {path}: status {status}, expected 200")
+
+
 UNITS = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0}
 
 
@@ -171,7 +190,7 @@ def parse_wrk(out):
 
 
 def wrk(args, url, headers, duration, connections, script=None):
-    cmd = ["taskset", "-c", args.load_core, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    cmd = pinned(args, args.load_core) + ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     if script:
@@ -219,7 +238,7 @@ def main():
 
     port_file = work / "upstream.port"
     port_file.unlink(missing_ok=True)
-    upstream = subprocess.Popen(["taskset", "-c", args.load_core, args.upstream, "serve", "--port-file", str(port_file)],
+    upstream = subprocess.Popen(pinned(args, args.load_core) + [args.upstream, "serve", "--port-file", str(port_file)],
                                 stdout=subprocess.DEVNULL, stderr=open(work / "upstream.log", "w"))
     envoys = []
     try:
@@ -237,23 +256,35 @@ def main():
             native = Envoy(args, f"{s.filter}-native", config(s.native_filters, s.native_log), work)
             envoys += [wasm, native]
             per_suite[s.filter] = {"baseline": baseline, "wasm": wasm, "native": native}
+            module = dict(v.split("=", 1) for v in args.variant_module).get(s.filter)
+            variant_config = dict(v.split("=", 1) for v in args.variant_config).get(s.filter)
+            if module or variant_config:
+                variant = Envoy(args, f"{s.filter}-variant", config(
+                    lambda d, s=s, m=module or modules / f"{s.filter}.wasm", c=variant_config or s.wasm_config:
+                    [ec.wasm_filter(s.filter, m, c)]), work)
+                envoys.append(variant)
+                per_suite[s.filter]["variant"] = variant
         for e in envoys:
             e.wait_ready()
         for s in selected:
             for role, e in per_suite[s.filter].items():
-                check(e, s, role)
+                if role == "variant":  # its configuration may do less (e.g. sample_rate 0)
+                    check_status(e, s)
+                else:
+                    check(e, s, role)
         print("bench: every configuration answers and does its work", flush=True)
 
         pace = work / "pace.lua"
         pace.write_text(f"function delay()\n  return {args.rate_delay_ms}\nend\n")
         results = []
-        order = ["baseline", "wasm", "native"]
         for s in selected:
+            order = list(per_suite[s.filter])
             setups = [(x, args.rate_rounds if x == "rate" else args.rounds) for x in args.setups.split(",")]
             for setup, rounds in setups:
                 for rnd in range(rounds):
                     # Rotate the order each round: no configuration always runs first or last.
-                    rotated = order[rnd % 3:] + order[:rnd % 3]
+                    k = rnd % len(order)
+                    rotated = order[k:] + order[:k]
                     for role in rotated:
                         measure(args, per_suite[s.filter][role], s, role, setup, rnd, results,
                                 pace if setup == "rate" else None)
@@ -262,7 +293,10 @@ def main():
             "connections": args.connections, "rate_rounds": args.rate_rounds,
             "rate_connections": args.rate_connections, "rate_delay_ms": args.rate_delay_ms,
             "envoy_core": args.envoy_core, "load_core": args.load_core,
+            "nice": args.nice if os.geteuid() == 0 else 0,
             "counterparts": {s.filter: s.counterpart for s in selected},
+            "variants": {**{k: f"module {v}" for k, v in (x.split("=", 1) for x in args.variant_module)},
+                         **{k: f"configuration {v}" for k, v in (x.split("=", 1) for x in args.variant_config)}},
         }
         Path(args.out).write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
     finally:
