@@ -15,3 +15,4 @@ pub mod drive;
 pub mod hostile;
 pub mod rng;
 pub mod secrets;
+pub mod trap_module;

@@ -23,7 +23,7 @@ fn requests() -> u64 {
 
 fn run(name: &str, mut plugin: Plugin, names: &[&str], values: &[Vec<u8>], callouts: bool) {
     let total = requests();
-    let warm_up = WARM_UP.min(total / 5);
+    let warm_up = WARM_UP.min(total / 2);
     let mut rng = Rng::new(0x6d65_6d6f_7279);
     let start_pages = plugin.memory_pages();
     let mut warm_pages = 0;

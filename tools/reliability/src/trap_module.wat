@@ -1,0 +1,43 @@
+(module
+  ;; A minimal proxy-wasm module (ABI 0.2.1) for failure-mode tests: traps (`unreachable`) in
+  ;; on_request_headers when the request carries `x-trap`; rejects the configuration `reject`
+  ;; in on_configure with an error line. Everything else passes.
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $buf (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_value" (func $hdr (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 16) "x-trap")
+  (data (i32.const 32) "reject")
+  (data (i32.const 64) "invalid configuration: trap_module refuses the configuration `reject`")
+  (func (export "proxy_abi_version_0_2_1"))
+  ;; Bump allocator: callers' buffers are small and the tests short.
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (global.get $heap) (local.get $n)) (i32.const 7)) (i32.const -8)))
+    (if (i32.gt_u (global.get $heap) (i32.shl (memory.size) (i32.const 16)))
+      (then (drop (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $heap) (i32.shl (memory.size) (i32.const 16))) (i32.const 16)) (i32.const 1))))))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param $root i32) (param $size i32) (result i32)
+    (local $p i32)
+    (if (i32.ne (local.get $size) (i32.const 6)) (then (return (i32.const 1))))
+    (if (call $buf (i32.const 7) (i32.const 0) (local.get $size) (i32.const 1024) (i32.const 1028))
+      (then (return (i32.const 1))))
+    (local.set $p (i32.load (i32.const 1024)))
+    (if (i32.and
+          (i32.eq (i32.load (local.get $p)) (i32.load (i32.const 32)))
+          (i32.eq (i32.load16_u offset=4 (local.get $p)) (i32.load16_u (i32.const 36))))
+      (then
+        (drop (call $log (i32.const 4) (i32.const 64) (i32.const 69)))
+        (return (i32.const 0))))
+    (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eqz (call $hdr (i32.const 0) (i32.const 16) (i32.const 6) (i32.const 1040) (i32.const 1044)))
+      (then unreachable))
+    (i32.const 0))
+  (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_log") (param i32))
+  (func (export "proxy_on_delete") (param i32)))
