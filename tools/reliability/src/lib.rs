@@ -15,4 +15,5 @@ pub mod drive;
 pub mod hostile;
 pub mod rng;
 pub mod secrets;
+pub mod structpb;
 pub mod trap_module;

@@ -2,6 +2,7 @@
 //! application; oversized or too deeply nested peer metadata is never stored.
 
 use harness::{Level, Plugin, PluginBuilder};
+use reliability::structpb::nested_struct;
 use reliability::{cases, drive, rng::Rng, secrets::base64};
 use serde_json::json;
 
@@ -9,35 +10,6 @@ pub const MD: &str = "x-envoy-peer-metadata";
 pub const MD_ID: &str = "x-envoy-peer-metadata-id";
 const MAX_SIZE: usize = 512;
 const MAX_DEPTH: usize = 3;
-
-/// A serialized `google.protobuf.Struct` nested `depth` levels deep (top level = 1): each level
-/// holds `{"k": "v", "n": <next level>}`.
-pub fn nested_struct(depth: usize) -> Vec<u8> {
-    fn len_delim(field: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = vec![(field << 3) | 2];
-        let mut n = body.len();
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-        out.extend_from_slice(body);
-        out
-    }
-    let entry = |key: &str, value: Vec<u8>| {
-        let mut e = len_delim(1, key.as_bytes());
-        e.extend(len_delim(2, &value));
-        len_delim(1, &e)
-    };
-    let string_value = |s: &str| len_delim(3, s.as_bytes());
-    let mut level = entry("k", string_value("v"));
-    for _ in 1..depth {
-        let mut outer = entry("k", string_value("v"));
-        outer.extend(entry("n", len_delim(5, &level)));
-        level = outer;
-    }
-    level
-}
 
 fn builder(direction: i64, config: serde_json::Value) -> PluginBuilder {
     Plugin::builder("metadata_exchange")
