@@ -12,7 +12,8 @@
 //! `cargo bench -p reliability --bench constant_time` (exit 1 if the filter's comparison
 //! leaks or the control does not). A benchmark, not a test: timing belongs here.
 
-#[allow(dead_code)]
+// Its unit tests come along under `cargo clippy --all-targets` (cfg(test)) but do not run here.
+#[allow(dead_code, unused_imports)]
 #[path = "../../../filters/auth_check/src/secret.rs"]
 mod secret;
 
@@ -69,7 +70,10 @@ impl Welch {
 
 /// Measures `f` on the two classes; returns (t, mean ns per call of each class). The top 5%
 /// of samples (interrupts, preemption) are cropped, as dudect does.
-fn measure(f: &dyn Fn(&[[u8; 32]], &[u8; 32]) -> Option<usize>) -> (f64, [f64; 2]) {
+/// A lookup of a presented digest among the configured ones.
+type Find = dyn Fn(&[[u8; 32]], &[u8; 32]) -> Option<usize>;
+
+fn measure(f: &Find) -> (f64, [f64; 2]) {
     let table: Vec<[u8; 32]> = (0..ENTRIES)
         .map(|i| secret::sha256(&[format!("configured-key-{i}").as_bytes()]))
         .collect();

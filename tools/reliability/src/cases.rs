@@ -6,6 +6,8 @@
 //! - `RELIABILITY_SEED`: the run seed (default fixed, so CI runs are reproducible); decimal or
 //!   `0x` hex.
 //! - `RELIABILITY_CASE`: run only this case index (with the seed printed by a failure).
+//! - `RELIABILITY_CONFIG_CASES`: cases of the random-configuration tests (each starts a VM;
+//!   default 2,500 per filter).
 
 use crate::rng::{mix, Rng};
 use std::time::Instant;
@@ -51,10 +53,18 @@ pub struct Summary {
 pub fn run(
     name: &str,
     default_cases: u64,
+    case: impl FnMut(&mut Rng, u64) -> Result<(), String>,
+) -> Summary {
+    run_n(name, count(default_cases), case)
+}
+
+/// [`run`] with an exact number of cases (not overridden by `RELIABILITY_CASES`).
+pub fn run_n(
+    name: &str,
+    total: u64,
     mut case: impl FnMut(&mut Rng, u64) -> Result<(), String>,
 ) -> Summary {
     let run_seed = seed();
-    let total = count(default_cases);
     let only = env_u64("RELIABILITY_CASE");
     let started = Instant::now();
     let mut done = 0;
