@@ -25,7 +25,7 @@ set -euo pipefail
 . "$ROOT/scripts/lib/scaffold.sh"
 cd "$ROOT"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 name="" template=minimal
 while [ $# -gt 0 ]; do
@@ -61,6 +61,11 @@ fi
 # The template's type name must not already mean something else in its sources.
 if grep -rqw --include='*.rs' -- "$camel" "$src_filter"; then
   die 2 "'$name': its type name $camel is already an identifier in the $template template; pick another name"
+fi
+
+# Cargo target names: the lib and a test target of one name would clash.
+if [ -e "$src_filter/tests/$name.rs" ] || [ -d "$src_filter/tests/$name" ]; then
+  die 2 "'$name': the $template template has a test target of that name (tests/$name); pick another name"
 fi
 
 # Everything is written to a staging directory first and moved into place at the end; on any
