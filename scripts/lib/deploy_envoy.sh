@@ -257,7 +257,7 @@ _envoy_start_one() {
   local wasm_level=info
   [ "$ENVOY_FILTER" = metadata_exchange ] && wasm_level=debug
   "$ENVOY_BIN" -c "$dir/envoy.yaml" --admin-address-path "$dir/admin.txt" --disable-hot-restart \
-    --concurrency "${ENVOY_CONCURRENCY:-2}" --log-format "$ENVOY_LOG_FORMAT" \
+    --file-flush-interval-msec 100 --concurrency "${ENVOY_CONCURRENCY:-2}" --log-format "$ENVOY_LOG_FORMAT" \
     --component-log-level "wasm:$wasm_level" >"$dir/envoy.log" 2>&1 &
   local pid=$!
   ENVOY_PIDS+=("$pid")

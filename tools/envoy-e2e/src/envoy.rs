@@ -140,6 +140,8 @@ impl EnvoyBuilder {
             .arg("--admin-address-path")
             .arg(&admin_file)
             .args(["--disable-hot-restart", "--log-format", LOG_FORMAT])
+            // Access logs are buffered and flushed every 10 s by default.
+            .args(["--file-flush-interval-msec", "20"])
             .args(["--concurrency", &self.concurrency.to_string()])
             .args(["--component-log-level", &self.component_log_level])
             .stdin(Stdio::null())

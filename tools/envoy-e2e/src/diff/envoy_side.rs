@@ -283,8 +283,17 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             &headers,
             spec.body.as_deref().unwrap_or("").as_bytes(),
         );
+        let t = Instant::now();
         let result = envoy.send(&req);
+        let sent = t.elapsed();
         wait_stream_done(&envoy, i + 1);
+        if std::env::var_os("ENVOY_DIFF_TRACE").is_some() {
+            eprintln!(
+                "request {}: sent in {sent:?}, done in {:?}",
+                i + 1,
+                t.elapsed()
+            );
+        }
         let log = envoy.log();
         let new_text = log.get(before_log..).unwrap_or("");
         let details = access_lines(new_text)
@@ -321,14 +330,21 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
     })
 }
 
-/// Waits until Envoy has finished (and access-logged) `n` streams, so the next request's log
-/// lines are its own.
+/// Waits until Envoy has access-logged `n` streams and its log has stopped growing for a
+/// moment (the stream's `on_done`/`on_delete` follow its access log line), so the next
+/// request's log lines are its own.
 fn wait_stream_done(envoy: &Envoy, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last_len = 0;
+    let mut stable_since = Instant::now();
     while Instant::now() < deadline {
-        let done = access_lines(&envoy.log()).len() >= n
-            && envoy.stat("http.ingress.downstream_rq_active") == Some(0);
-        if done {
+        let log = envoy.log();
+        if log.len() != last_len {
+            last_len = log.len();
+            stable_since = Instant::now();
+        } else if access_lines(&log).len() >= n
+            && stable_since.elapsed() >= Duration::from_millis(100)
+        {
             return;
         }
         sleep(Duration::from_millis(20));
