@@ -24,5 +24,12 @@ else
   unset E2E_WASM_DIR
 fi
 
-step "end-to-end tests in real Envoy"
+step "differential scenarios accepted by harness run"
+cargo build --quiet -p harness
+for scenario in tools/envoy-e2e/scenarios/*.yaml tools/envoy-e2e/scenarios/*.json; do
+  [ -e "$scenario" ] || continue
+  target/debug/harness run --scenario "$scenario" >/dev/null || die 1 "harness run --scenario $scenario failed"
+done
+
+step "end-to-end tests and differential scenarios in real Envoy"
 cargo nextest run -p envoy-e2e --run-ignored ignored-only --no-fail-fast

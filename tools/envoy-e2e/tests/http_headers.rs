@@ -113,6 +113,31 @@ fn bad_config_over_ecds_is_rejected_and_the_running_filter_stays() {
     assert_eq!(resp.get("x-powered-by"), Some("proxy-wasm-rust"));
 }
 
+/// A module Envoy cannot load: the start fails with Envoy's reason.
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn a_module_that_fails_to_load_is_reported_with_envoys_reason() {
+    let upstream = echo_upstream();
+    let dir = envoy_e2e::TempDir::new("broken").unwrap();
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, b"\0asm\x01\0\0\0 this is not a module").unwrap();
+    let err = EnvoyBuilder::new("http_headers")
+        .upstream(upstream.port())
+        .module(&broken)
+        .start()
+        .err()
+        .expect("the filter must not load");
+    assert!(
+        err.starts_with("Envoy rejected the http_headers filter"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Wasm VM failed Failed to parse corrupted Wasm module"),
+        "{err}"
+    );
+    assert!(err.contains("Plugin http_headers failed to load"), "{err}");
+}
+
 /// The lossless reload Istio users expect: a new module and config swapped in through ECDS
 /// while clients keep sending on open keep-alive connections; no request fails, no
 /// connection drops, the same Envoy process serves before and after.
@@ -174,7 +199,12 @@ fn hot_reload_under_load_fails_no_request_and_drops_no_connection() {
     let rebuilt = envoy.dir().join("rebuilt.wasm");
     std::fs::copy(paths::filter_wasm("http_headers").unwrap(), &rebuilt).unwrap();
     envoy.update_filter(&rebuilt, v2).unwrap();
-    thread::sleep(Duration::from_millis(1500));
+    thread::sleep(Duration::from_millis(1000));
+    // Then different code altogether: request_logging's module in the same slot.
+    envoy
+        .update_filter(&paths::filter_wasm("request_logging").unwrap(), "{}")
+        .unwrap();
+    thread::sleep(Duration::from_millis(1000));
     stop.store(true, Ordering::SeqCst);
     for w in workers {
         w.join().unwrap();
@@ -192,8 +222,20 @@ fn hot_reload_under_load_fails_no_request_and_drops_no_connection() {
             .iter()
             .filter_map(|v| v.strip_prefix(&format!("w{w}:")))
             .collect();
-        assert_eq!(seen, vec!["v1", "v2"], "worker {w} saw {versions:?}");
+        assert_eq!(
+            seen,
+            vec!["v1", "v2", "none"],
+            "worker {w} saw {versions:?}"
+        );
     }
+    assert!(
+        envoy
+            .wasm_logs()
+            .iter()
+            .any(|(_, m)| m.contains("\"method\":\"GET\"")),
+        "the new module (request_logging) runs: {}",
+        envoy.log()
+    );
     assert_eq!(envoy.pid(), pid);
     assert_eq!(
         envoy.stat("http.ingress.downstream_cx_destroy_remote_active_rq"),
