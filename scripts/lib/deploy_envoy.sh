@@ -32,8 +32,8 @@ deploy_envoy() {
     die 2 "ENVOY_DEPLOY_CONFIG=$ENVOY_DEPLOY_CONFIG: no such file"
   fi
 
-  _envoy_build "$filter"
   ENVOY_FILTER=$filter ENVOY_STATE=$state
+  _envoy_build "$filter"
   if _envoy_running "$state"; then
     _envoy_hot_reload
     return
@@ -56,12 +56,15 @@ deploy_envoy() {
 # ECHO_TOOL).
 _envoy_build() {
   local filter=$1
+  mkdir -p "$ROOT/.cache"
   if [ -x "$ROOT/scripts/build.sh" ]; then
     local out status
-    mkdir -p "$ROOT/.cache"
     # Shown as it runs; the status travels through the log so set -e/pipefail do not stop us.
-    { "$ROOT/scripts/build.sh" "$filter" 2>&1 || echo "build status: $?"; } | tee "$ROOT/.cache/build-$filter.log" >&2
-    out=$(cat "$ROOT/.cache/build-$filter.log")
+    # One build at a time: concurrent runs would race on dist/.
+    local log="$ENVOY_STATE/build.log"
+    mkdir -p "$ENVOY_STATE"
+    { flock "$ROOT/.cache/build.lock" "$ROOT/scripts/build.sh" "$filter" 2>&1 || echo "build status: $?"; } | tee "$log" >&2
+    out=$(cat "$log")
     status=$(sed -n 's/^build status: //p' <<<"$out")
     status=${status:-0}
     ENVOY_WASM="$ROOT/dist/$filter.wasm"
@@ -79,7 +82,7 @@ _envoy_build() {
   fi
   [ -f "$ENVOY_WASM" ] || die 1 "the build wrote no $ENVOY_WASM"
   step "building the echo upstream"
-  cargo build --quiet --release -p echo-upstream || die 1 "building tools/echo-upstream failed"
+  flock "$ROOT/.cache/build.lock" cargo build --quiet --release -p echo-upstream || die 1 "building tools/echo-upstream failed"
   ECHO_TOOL="$ROOT/target/release/echo-upstream"
 }
 
