@@ -78,12 +78,12 @@ _envoy_build() {
   else
     ensure_wasm_target
     cargo build --quiet --release --target wasm32-wasip1 -p "$filter" || die 1 "building $filter failed"
-    ENVOY_WASM="$ROOT/target/wasm32-wasip1/release/$filter.wasm"
+    ENVOY_WASM="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-wasip1/release/$filter.wasm"
   fi
   [ -f "$ENVOY_WASM" ] || die 1 "the build wrote no $ENVOY_WASM"
   step "building the echo upstream"
   flock "$ROOT/.cache/build.lock" cargo build --quiet --release -p echo-upstream || die 1 "building tools/echo-upstream failed"
-  ECHO_TOOL="$ROOT/target/release/echo-upstream"
+  ECHO_TOOL="${CARGO_TARGET_DIR:-$ROOT/target}/release/echo-upstream"
 }
 
 # _envoy_http URL [request args...]: prints the response (status line, headers, body).

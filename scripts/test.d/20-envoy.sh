@@ -28,7 +28,7 @@ step "differential scenarios accepted by harness run"
 cargo build --quiet -p harness
 for scenario in tools/envoy-e2e/scenarios/*.yaml tools/envoy-e2e/scenarios/*.json; do
   [ -e "$scenario" ] || continue
-  target/debug/harness run --scenario "$scenario" >/dev/null || die 1 "harness run --scenario $scenario failed"
+  "${CARGO_TARGET_DIR:-target}/debug/harness" run --scenario "$scenario" >/dev/null || die 1 "harness run --scenario $scenario failed"
 done
 
 step "end-to-end tests and differential scenarios in real Envoy"

@@ -53,7 +53,10 @@ pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
     let mut built = BUILT
         .lock()
         .map_err(|_| "build lock poisoned".to_string())?;
-    let path = root().join("target/wasm32-wasip1/release").join(&file);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let path = target.join("wasm32-wasip1/release").join(&file);
     if !built.iter().any(|f| f == &package) {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root())
