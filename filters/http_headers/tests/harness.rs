@@ -1,5 +1,8 @@
 //! http_headers through the harness: the real module, driven as Envoy drives it.
 
+// Test code: a failed expectation should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use harness::{Error, Level, Plugin, Request, Response};
 use serde_json::{json, Value};
 
