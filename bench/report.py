@@ -15,8 +15,6 @@ GOAL_DIRECT_ADDED_US = 5.0  # Envoy CPU per request over native, direct response
 DEFAULT_BUDGET = 131072
 # What scripts/bench.sh's experiment variants are.
 VARIANTS = {
-    "http_headers": "the same module without the callback exports it does not implement (log, done, bodies, "
-                    "trailers, callouts, tick; 7 → 4 VM entries per request)",
     "request_logging": "`sample_rate: 0`: header maps, clock and metrics as before, no properties, no JSON line, "
                        "no `proxy_log`",
 }
@@ -27,6 +25,7 @@ def parse_args():
     p.add_argument("--runs", required=True)
     p.add_argument("--root", required=True)
     p.add_argument("--modules", required=True, help="the optimised modules measured")
+    p.add_argument("--built", required=True, help="the same modules as cargo built them")
     p.add_argument("--harness", required=True, help="output of cargo bench -p harness")
     p.add_argument("--profile", required=True, help="host calls per request (profile.py)")
     p.add_argument("--machine", required=True, help="JSON with machine and versions")
@@ -84,10 +83,10 @@ def summarize(runs):
     return out
 
 
-def sizes(root, modules):
+def sizes(root, modules, built_dir):
     rows = []
     for f in sorted(p.stem for p in Path(modules).glob("*.wasm")):
-        built = Path(root) / "target/wasm32-wasip1/release" / f"{f}.wasm"
+        built = Path(built_dir) / f"{f}.wasm"
         opt = Path(modules) / f"{f}.wasm"
         toml = (Path(root) / "filters" / f / "Cargo.toml").read_text()
         m = re.search(r"^size_budget\s*=\s*(\d+)", toml, re.M)
@@ -177,7 +176,7 @@ def main():
       f"{machine['loadavg']} (a shared machine: other jobs ran during the measurement). "
       f"Versions: Envoy {machine['envoy']}, {machine['rustc']}, {machine['wrk']}.")
     w("")
-    w(f"Setup: Envoy `--concurrency 1 --use-dynamic-base-id` pinned to core {meta['envoy_core']} (`taskset`); "
+    w(f"Setup: Envoy `--concurrency 1 --use-dynamic-base-id` pinned to core {meta['envoy_core']} (`taskset`{', nice ' + str(meta['nice']) if meta.get('nice') else ''}); "
       f"`wrk -t1 -c{meta['connections']} --latency` and the echo upstream (`tools/echo-upstream`) pinned to core "
       f"{meta['load_core']}. Every configuration runs in its own Envoy, all started before measuring and checked to do "
       f"their work (status, headers set, log lines written, bad credentials refused). {meta['rounds']} rounds of "
@@ -188,7 +187,7 @@ def main():
     w("## Summary")
     w("")
     profile = json.loads(Path(args.profile).read_text())
-    size_of = {row[0]: row[2] for row in sizes(args.root, args.modules)}
+    size_of = {row[0]: row[2] for row in sizes(args.root, args.modules, args.built)}
     w("| filter | vs | proxied req/s wasm/native (by Envoy CPU) | proxied req/s wasm/no filter (by Envoy CPU) | "
       "direct response: Envoy CPU/request over native / over no filter | host calls / VM entries per request | module |")
     w("|---|---|---:|---:|---:|---:|---:|")
@@ -210,13 +209,22 @@ def main():
     for f in filters:
         if f in ("http_headers", "auth_check"):
             r = ratio(s, f, "proxied", "wasm", "native", "rps")
-            goals.append((f"{f}: proxied req/s wasm/{cp[f]} ≥ {GOAL_NATIVE_RATIO}", fmt_ratio(r), r is not None and r >= GOAL_NATIVE_RATIO))
+            by_cpu = fmt_ratio(ratio(s, f, "proxied", "native", "wasm", "cpu"))
+            goals.append((f"{f}: proxied req/s wasm/{cp[f]} ≥ {GOAL_NATIVE_RATIO}", f"{fmt_ratio(r)} (by CPU {by_cpu})",
+                          r is not None and r >= GOAL_NATIVE_RATIO))
             a = added(s, f, "rate", "wasm", "baseline", "p99")
+            p99s = [r["p99_us"] for r in runs if (r["filter"], r["setup"], r["role"]) == (f, "rate", "baseline")]
+            noise = max(p99s) - min(p99s) if len(p99s) > 1 else 0.0
+            verdict = a is not None and a <= GOAL_ADDED_P99_US
+            if noise > GOAL_ADDED_P99_US:  # the no-filter p99 alone moved more than the goal
+                verdict = f"not resolvable here (no-filter p99 moved {noise:.0f} µs between rounds)"
             goals.append((f"{f}: added p99 at a fixed moderate rate ≤ {GOAL_ADDED_P99_US:.0f} µs (vs no filter)",
-                          "–" if a is None else f"{a:+.0f} µs", a is not None and a <= GOAL_ADDED_P99_US))
+                          "–" if a is None else f"{a:+.0f} µs", verdict))
     for f in filters:
         r = ratio(s, f, "proxied", "wasm", "baseline", "rps")
-        goals.append((f"{f}: proxied req/s wasm/no filter ≥ {GOAL_BASELINE_RATIO}", fmt_ratio(r), r is not None and r >= GOAL_BASELINE_RATIO))
+        by_cpu = fmt_ratio(ratio(s, f, "proxied", "baseline", "wasm", "cpu"))
+        goals.append((f"{f}: proxied req/s wasm/no filter ≥ {GOAL_BASELINE_RATIO}", f"{fmt_ratio(r)} (by CPU {by_cpu})",
+                      r is not None and r >= GOAL_BASELINE_RATIO))
     if "http_headers" in filters:
         a = added(s, "http_headers", "direct", "wasm", "native", "cpu")
         goals.append((f"http_headers: direct response, Envoy CPU per request over {cp['http_headers']} ≤ {GOAL_DIRECT_ADDED_US:.0f} µs",
@@ -224,7 +232,7 @@ def main():
     w("| goal | measured | |")
     w("|---|---|---|")
     for text, value, ok in goals:
-        w(f"| {text} | {value} | {'met' if ok else '**missed**'} |")
+        w(f"| {text} | {value} | {ok if isinstance(ok, str) else 'met' if ok else '**missed**'} |")
     w("")
     w("## Proxied (Envoy → echo upstream on loopback) — the headline")
     w("")
@@ -305,7 +313,7 @@ def main():
     w("")
     w("| filter | as built (cargo, release) | after wasm-opt -Oz | budget | |")
     w("|---|---:|---:|---:|---|")
-    for f, built, opt, budget, status in sizes(args.root, args.modules):
+    for f, built, opt, budget, status in sizes(args.root, args.modules, args.built):
         w(f"| {f} | {fmt_int(built)} B | {fmt_int(opt)} B ({opt / 1024:.1f} KiB) | {budget // 1024} KiB | {status} |")
     w("")
     w("## Harness (`cargo bench -p harness`, wasmtime)")

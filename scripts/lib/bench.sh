@@ -52,14 +52,3 @@ machine_json() {
   } > "$1"
 }
 
-# trim_exports IN OUT CALLBACK...: a copy of module IN without the named proxy_on_* exports (an
-# experiment: what the callbacks a filter does not implement cost per request in Envoy).
-trim_exports() {
-  local in=$1 out=$2 pattern
-  shift 2
-  pattern=$(IFS='|'; echo "$*")
-  wasm2wat "$in" -o "$out.wat"
-  grep -v -E "^ *\(export \"proxy_on_($pattern)\"" "$out.wat" > "$out.trimmed.wat"
-  wat2wasm "$out.trimmed.wat" -o "$out"
-  rm -f "$out.wat" "$out.trimmed.wat"
-}
