@@ -346,7 +346,7 @@ impl PluginBuilder {
             next_tick_ns: None,
             http_calls: Default::default(),
             grpc_calls: Default::default(),
-            next_token: 0,
+            next_token: [0, 1, 2],
             clusters,
             status: (0, Vec::new()),
             props: Properties::new(&settings),
@@ -426,11 +426,11 @@ pub struct Plugin {
     fuel: u64,
 }
 
-/// What Envoy 1.40 delivers for a callout that timed out (measured, harness/probes/ENVOY.md).
-fn timeout_response() -> Message {
-    let body = b"upstream request timeout".to_vec();
+/// An answer Envoy's router makes itself for a callout (measured, harness/probes/ENVOY.md):
+/// status, `content-length`, `content-type: text/plain` and a text body.
+fn router_answer(status: &str, body: &str) -> Message {
     let headers = vec![
-        (":status".to_string(), b"504".to_vec()),
+        (":status".to_string(), status.as_bytes().to_vec()),
         (
             "content-length".to_string(),
             body.len().to_string().into_bytes(),
@@ -439,9 +439,22 @@ fn timeout_response() -> Message {
     ];
     Message {
         headers,
-        body,
+        body: body.as_bytes().to_vec(),
         trailers: Vec::new(),
     }
+}
+
+/// What Envoy 1.40 delivers for a callout that timed out.
+fn timeout_response() -> Message {
+    router_answer("504", "upstream request timeout")
+}
+
+/// What Envoy 1.40 delivers for a callout whose cluster refused the connection.
+fn connect_failure_response() -> Message {
+    router_answer(
+        "503",
+        "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
+    )
 }
 
 pub(crate) fn chain(e: &wasmtime::Error) -> String {
@@ -554,7 +567,7 @@ impl Plugin {
             .map(|l| l.message.clone());
         self.failed = Some(panic_message.clone().unwrap_or_else(|| message.clone()));
         self.store.data_mut().deferred.clear();
-        self.fail_stream(ctx);
+        self.fail_stream(ctx, true);
         Error::Trap {
             message,
             panic_message,
@@ -684,16 +697,42 @@ impl Plugin {
             .collect()
     }
     /// Answers an HTTP callout: `proxy_on_http_call_response` with the response readable.
+    /// As Envoy's router does, `x-envoy-upstream-service-time` (virtual milliseconds since the
+    /// call was made) is set on the headers the filter sees, after the service's own.
     pub fn respond_http_call(&mut self, token: u32, response: Response) -> Result<()> {
+        let mut headers = response.headers;
+        if let Some(p) = self.store.data().http_calls.get(&token) {
+            let ms = (self.store.data().clock_ns.saturating_sub(p.started_ns) / 1_000_000)
+                .to_string()
+                .into_bytes();
+            const NAME: &str = "x-envoy-upstream-service-time";
+            match headers
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case(NAME))
+            {
+                Some((_, v)) => *v = ms,
+                None => headers.push((NAME.to_string(), ms)),
+            }
+        }
         let msg = Message {
-            headers: response.headers,
+            headers,
             body: response.body,
             trailers: response.trailers,
         };
         self.finish_http_call(token, Some(msg))
     }
-    /// Connection failure: `proxy_on_http_call_response(token, 0, 0, 0)`.
+    /// The cluster refused the connection: Envoy's router answers the callout itself with
+    /// `503`, `content-length: 98`, `content-type: text/plain` and the body `upstream connect
+    /// error or disconnect/reset before headers. reset reason: remote connection failure`
+    /// (measured in Envoy 1.40). The filter sees an ordinary response.
     pub fn fail_http_call(&mut self, token: u32) -> Result<()> {
+        self.finish_http_call(token, Some(connect_failure_response()))
+    }
+    /// The callout's stream was reset without a response (Envoy's async client `onFailure`,
+    /// e.g. a response over the buffer limit): `proxy_on_http_call_response(token, 0, 0, 0)`,
+    /// nothing readable. A refused connection is [`Plugin::fail_http_call`], a timeout
+    /// [`Plugin::advance_clock`] past the call's timeout (Envoy's 504).
+    pub fn reset_http_call(&mut self, token: u32) -> Result<()> {
         self.finish_http_call(token, None)
     }
     /// Answers every future callout to `cluster` with `response` when `send` waits on it.

@@ -455,11 +455,15 @@ fn drive(
     };
     let (rb, rt) = (!req.body.is_empty(), !req.trailers.is_empty());
     s.request_headers(&req.headers, !rb && !rt)?;
+    // Envoy's HTTP/1.1 codec: the data (eos=false), then trailers or an empty
+    // end-of-stream chunk.
     if rb {
-        s.request_body(&req.body, !rt)?;
+        s.request_body(&req.body, false)?;
     }
     if rt {
         s.request_trailers(&req.trailers)?;
+    } else if rb {
+        s.request_body(b"", true)?;
     }
     fail_pending(s)?;
     if s.local_reply().is_some() {
@@ -470,11 +474,15 @@ fn drive(
     }
     let (bb, bt) = (!resp.body.is_empty(), !resp.trailers.is_empty());
     s.response_headers(&resp.headers, !bb && !bt)?;
+    // Envoy's HTTP/1.1 codec: the data (eos=false), then trailers or an empty
+    // end-of-stream chunk.
     if bb {
-        s.response_body(&resp.body, !bt)?;
+        s.response_body(&resp.body, false)?;
     }
     if bt {
         s.response_trailers(&resp.trailers)?;
+    } else if bb {
+        s.response_body(b"", true)?;
     }
     fail_pending(s)?;
     if s.is_paused() {

@@ -88,6 +88,8 @@ pub(crate) enum Deferred {
 
 pub(crate) struct PendingHttp {
     pub call: HttpCall,
+    /// Virtual clock when the call was made, for `x-envoy-upstream-service-time`.
+    pub started_ns: u64,
     pub deadline_ns: Option<u64>,
 }
 
@@ -134,7 +136,8 @@ pub(crate) struct HostState {
     pub next_tick_ns: Option<u64>,
     pub http_calls: BTreeMap<u32, PendingHttp>,
     pub grpc_calls: BTreeMap<u32, PendingGrpc>,
-    pub next_token: u32,
+    /// Last callout token per kind (HTTP call, gRPC call, gRPC stream), see `next_token`.
+    pub next_token: [u32; 3],
     pub clusters: Vec<String>,
     /// `proxy_get_status` answer: code and message of the last callout result.
     pub status: (u32, Vec<u8>),
@@ -149,6 +152,14 @@ pub(crate) struct HostState {
     pub shared: Arc<Mutex<SharedState>>,
     pub vm_key: u64,
     pub vm_id: String,
+}
+
+/// What a callout token numbers (its value is the token's residue modulo 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalloutKind {
+    Http = 0,
+    GrpcCall = 1,
+    GrpcStream = 2,
 }
 
 impl HostState {
@@ -169,9 +180,13 @@ impl HostState {
             self.logs.push(LogEntry { level, message });
         }
     }
-    pub fn next_token(&mut self) -> u32 {
-        self.next_token += 1;
-        self.next_token
+    /// proxy-wasm-cpp-host numbers callouts in steps of 4, the kind in the low two bits
+    /// (`CalloutType`): HTTP calls 4, 8, ...; gRPC calls 5, 9, ...; gRPC streams 6, 10, ...
+    /// Envoy 1.40 measured: HTTP tokens 4 then 8 (harness/ENVOY-DIFFERENCES.md).
+    pub fn next_token(&mut self, kind: CalloutKind) -> u32 {
+        let last = &mut self.next_token[kind as usize];
+        *last = last.wrapping_add(4);
+        *last
     }
     pub fn filter_state_mut(&mut self, ctx: u32) -> &mut BTreeMap<String, Vec<u8>> {
         match self.contexts.get_mut(&ctx) {

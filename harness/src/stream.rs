@@ -51,7 +51,7 @@ impl Plugin {
     /// Checks shared by every step: ended stream, finished direction, failed VM.
     fn gate(&mut self, ctx: u32, dir: Dir) -> Result<Gate> {
         if self.failed.is_some() {
-            self.fail_stream(ctx);
+            self.fail_stream(ctx, false);
         }
         let h = self.http_state(ctx)?;
         if h.ended {
@@ -67,9 +67,10 @@ impl Plugin {
     }
 
     /// Envoy's handling of a failed VM on a stream: 503 `wasm_fail_stream` (fail closed) or
-    /// skipping the filter (fail open).
-    pub(crate) fn fail_stream(&mut self, ctx: u32) {
-        let fail_open = self.fail_open;
+    /// skipping the filter (fail open). The stream whose own callback trapped gets the 503
+    /// even when failing open (measured in Envoy 1.40: only later streams skip the filter).
+    pub(crate) fn fail_stream(&mut self, ctx: u32, trapped_here: bool) {
+        let fail_open = self.fail_open && !trapped_here;
         let Some(h) = self.store.data_mut().http(ctx) else {
             return;
         };
@@ -506,11 +507,15 @@ impl HttpStream<'_> {
     fn run(&mut self, req: Request, resp: Response) -> Result<()> {
         let (rb, rt) = (!req.body.is_empty(), !req.trailers.is_empty());
         self.request_headers(&req.headers, !rb && !rt)?;
+        // Envoy's HTTP/1.1 codec: the data (eos=false), then trailers or an empty
+        // end-of-stream chunk.
         if rb {
-            self.request_body(&req.body, !rt)?;
+            self.request_body(&req.body, false)?;
         }
         if rt {
             self.request_trailers(&req.trailers)?;
+        } else if rb {
+            self.request_body(b"", true)?;
         }
         self.settle()?;
         if self.local_reply().is_none() {
@@ -519,11 +524,15 @@ impl HttpStream<'_> {
             }
             let (bb, bt) = (!resp.body.is_empty(), !resp.trailers.is_empty());
             self.response_headers(&resp.headers, !bb && !bt)?;
+            // Envoy's HTTP/1.1 codec: the data (eos=false), then trailers or an empty
+            // end-of-stream chunk.
             if bb {
-                self.response_body(&resp.body, !bt)?;
+                self.response_body(&resp.body, false)?;
             }
             if bt {
                 self.response_trailers(&resp.trailers)?;
+            } else if bb {
+                self.response_body(b"", true)?;
             }
             self.settle()?;
             if self.is_paused() {

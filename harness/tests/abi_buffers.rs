@@ -68,11 +68,16 @@ fn response_body_can_be_replaced_whole() {
     let ex = p
         .send(Request::get("/"), Response::status(200).body("original"))
         .unwrap();
-    assert_eq!(ex.client.body, b"replaced");
+    // Envoy's HTTP/1.1 codec delivers the data, then an empty end-of-stream chunk; each chunk
+    // is replaced, so the client gets the replacement twice (harness/probes/ENVOY.md:
+    // `replacedreplaced`).
+    assert_eq!(ex.client.body, b"replacedreplaced");
     assert_eq!(
         calls(&p),
         [
             "call proxy_get_buffer_bytes -> status 0 bytes \"original\"",
+            "call proxy_set_buffer_bytes -> status 0",
+            "call proxy_get_buffer_bytes -> status 0 bytes \"\"",
             "call proxy_set_buffer_bytes -> status 0"
         ]
     );

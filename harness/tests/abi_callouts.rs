@@ -95,10 +95,11 @@ fn http_call_response_goes_to_the_root_and_can_resume_the_stream() {
         after(&p, &format!("call proxy_http_call -> status 0 token {token}")),
         [
             // Envoy answers callouts on the root context (harness/probes/ENVOY.md).
-            format!("callback proxy_on_http_call_response ctx=1 token={token} headers=2 body=2 trailers=1"),
+            // Envoy's router adds x-envoy-upstream-service-time after the service's headers.
+            format!("callback proxy_on_http_call_response ctx=1 token={token} headers=3 body=2 trailers=1"),
             format!(
-                "call proxy_get_header_map_pairs -> status 0 size {} count 2 \":status\"=\"200\" \"x-id\"=\"7\"",
-                wire_size(&[(":status", "200"), ("x-id", "7")])
+                "call proxy_get_header_map_pairs -> status 0 size {} count 3 \":status\"=\"200\" \"x-id\"=\"7\" \"x-envoy-upstream-service-time\"=\"0\"",
+                wire_size(&[(":status", "200"), ("x-id", "7"), ("x-envoy-upstream-service-time", "0")])
             ),
             "call proxy_get_header_map_value -> status 0 value \"t\"".into(),
             "call proxy_get_buffer_bytes -> status 0 bytes \"ok\"".into(),
@@ -110,7 +111,7 @@ fn http_call_response_goes_to_the_root_and_can_resume_the_stream() {
 }
 
 #[test]
-fn a_failed_http_call_is_answered_with_no_headers() {
+fn a_reset_http_call_is_answered_with_no_headers() {
     let mut p = probe(json!({"on": {"configure": [
         http_call(json!([[":method", "GET"], [":path", "/"], [":authority", "a"]]))
     ]}}))
@@ -118,7 +119,7 @@ fn a_failed_http_call_is_answered_with_no_headers() {
     .start()
     .unwrap();
     let token = p.pending_http_calls()[0].token;
-    p.fail_http_call(token).unwrap();
+    p.reset_http_call(token).unwrap();
     assert!(p.pending_http_calls().is_empty());
     assert_eq!(
         abi_support::callbacks(&p).last().unwrap(),
@@ -187,7 +188,7 @@ fn a_callout_outlives_the_stream_that_made_it() {
     assert_eq!(
         abi_support::callbacks(&p).last().unwrap(),
         &format!(
-            "callback proxy_on_http_call_response ctx=1 token={} headers=1 body=0 trailers=0",
+            "callback proxy_on_http_call_response ctx=1 token={} headers=2 body=0 trailers=0",
             pending[0].token
         )
     );

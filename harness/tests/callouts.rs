@@ -56,7 +56,7 @@ fn a_callout_answer_arrives_on_the_root_context_and_resumes_the_stream() -> harn
     assert_in_order(
         &lines(&p),
         &[
-            &format!("callback proxy_on_http_call_response ctx=1 token={token} headers=2 body=2 trailers=0"),
+            &format!("callback proxy_on_http_call_response ctx=1 token={token} headers=3 body=2 trailers=0"),
             "call proxy_get_header_map_value -> status 0 value \"u1\"",
             "call proxy_get_buffer_bytes -> status 0 bytes \"ok\"",
             "call proxy_get_status -> status 0 code 0 message \"\"",
@@ -119,7 +119,7 @@ fn a_reset_callout_reports_zero_sizes_and_a_timeout_gets_envoys_504() -> harness
     .cluster("a")
     .start()?;
     let tokens: Vec<u32> = p.pending_http_calls().iter().map(|c| c.token).collect();
-    p.fail_http_call(tokens[0])?;
+    p.reset_http_call(tokens[0])?;
     assert_eq!(
         lines(&p).last().map(String::as_str),
         Some(

@@ -6,7 +6,7 @@ use crate::host::st;
 use crate::memory::{read, read_str, write_u32, Cx};
 use crate::pairs;
 use crate::proto;
-use crate::state::{HostState, PendingGrpc};
+use crate::state::{CalloutKind, HostState, PendingGrpc};
 use crate::types::GrpcCall;
 use std::time::Duration;
 use wasmtime::Linker;
@@ -57,7 +57,11 @@ fn open(
     if timeout_ms < 0 {
         return BAD_ARGUMENT;
     }
-    let token = s.next_token();
+    let kind = match msg {
+        Some(_) => CalloutKind::GrpcCall,
+        None => CalloutKind::GrpcStream,
+    };
+    let token = s.next_token(kind);
     let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
     let deadline_ns = timeout.map(|t| s.clock_ns + t.as_nanos() as u64);
     let call = GrpcCall {

@@ -18,9 +18,10 @@ use wasmtime::Linker;
 fn with_map<R>(
     s: &mut HostState,
     kind: i32,
-    write: bool,
+    access: Access,
     f: impl FnOnce(&mut Headers) -> R,
 ) -> Result<R, i32> {
+    let write = access == Access::Write;
     let ctx = s.effective;
     let read_only = match kind {
         GRPC_RECEIVE_INITIAL_METADATA => Some(s.cb.grpc_initial.as_ref()),
@@ -42,7 +43,9 @@ fn with_map<R>(
         | HTTP_RESPONSE_TRAILERS => {
             let in_callout = s.cb.call_response.is_some();
             let Some(h) = s.http(ctx) else {
-                return if in_callout && !write {
+                // Envoy 1.40: from the root during a callout answer, the pairs read as an
+                // empty map; a size or value lookup is BAD_ARGUMENT (ENVOY-DIFFERENCES.md).
+                return if in_callout && access == Access::Pairs {
                     Ok(f(&mut Vec::new()))
                 } else {
                     Err(BAD_ARGUMENT)
@@ -70,6 +73,16 @@ fn with_map<R>(
     }
 }
 
+/// How a host call uses a map: Envoy answers a missing map differently for each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// `get_header_map_pairs`.
+    Pairs,
+    /// `get_header_map_size`, `get_header_map_value`.
+    Lookup,
+    Write,
+}
+
 /// Appends a header; pseudo-headers go after the last pseudo-header, as Envoy orders them.
 pub(crate) fn insert(m: &mut Headers, name: String, value: Vec<u8>) {
     if name.starts_with(':') {
@@ -89,7 +102,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_size",
         |mut cx: Cx<'_>, kind: i32, out: i32| -> i32 {
-            match with_map(cx.data_mut(), kind, false, |m| {
+            match with_map(cx.data_mut(), kind, Access::Lookup, |m| {
                 m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             }) {
                 Ok(n) => st(write_u32(&mut cx, out, n as u32)),
@@ -102,7 +115,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "proxy_get_header_map_pairs",
         |mut cx: Cx<'_>, kind: i32, ptr_ptr: i32, size_ptr: i32| -> wasmtime::Result<i32> {
             // An empty map is an empty buffer, as Envoy returns it.
-            match with_map(cx.data_mut(), kind, false, |m| {
+            match with_map(cx.data_mut(), kind, Access::Pairs, |m| {
                 if m.is_empty() {
                     Vec::new()
                 } else {
@@ -125,7 +138,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let Some(new) = pairs::deserialize(&data) else {
                 return BAD_ARGUMENT;
             };
-            st(with_map(cx.data_mut(), kind, true, |m| {
+            st(with_map(cx.data_mut(), kind, Access::Write, |m| {
                 m.clear();
                 for (k, v) in new {
                     insert(m, k, v);
@@ -147,7 +160,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(k) => k,
                 Err(s) => return Ok(s),
             };
-            match with_map(cx.data_mut(), kind, false, |m| {
+            match with_map(cx.data_mut(), kind, Access::Lookup, |m| {
                 m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
             }) {
                 Ok(Some(v)) => copy_out(&mut cx, &v, ptr_ptr, size_ptr),
@@ -164,7 +177,9 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(kv) => kv,
                 Err(s) => return s,
             };
-            st(with_map(cx.data_mut(), kind, true, |m| insert(m, k, v)))
+            st(with_map(cx.data_mut(), kind, Access::Write, |m| {
+                insert(m, k, v)
+            }))
         },
     )?;
     l.func_wrap(
@@ -175,7 +190,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(kv) => kv,
                 Err(s) => return s,
             };
-            st(with_map(cx.data_mut(), kind, true, |m| {
+            st(with_map(cx.data_mut(), kind, Access::Write, |m| {
                 // Envoy's setCopy: every value goes, the new one is appended.
                 m.retain(|(n, _)| *n != k);
                 insert(m, k, v);
@@ -190,7 +205,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(k) => k,
                 Err(s) => return s,
             };
-            st(with_map(cx.data_mut(), kind, true, |m| {
+            st(with_map(cx.data_mut(), kind, Access::Write, |m| {
                 m.retain(|(n, _)| *n != k)
             }))
         },

@@ -4,7 +4,7 @@ use crate::abi::status::BAD_ARGUMENT;
 use crate::host::st;
 use crate::memory::{read, read_str, write_u32, Cx};
 use crate::pairs;
-use crate::state::{HostState, PendingHttp};
+use crate::state::{CalloutKind, HostState, PendingHttp};
 use crate::types::HttpCall;
 use std::time::Duration;
 use wasmtime::Linker;
@@ -52,7 +52,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             {
                 return BAD_ARGUMENT;
             }
-            let token = s.next_token();
+            let token = s.next_token(CalloutKind::Http);
             let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u64));
             let deadline_ns = timeout.map(|t| s.clock_ns + t.as_nanos() as u64);
             let call = HttpCall {
@@ -64,8 +64,14 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 timeout,
             };
             // Answered on the root context whichever context made it (as Envoy does).
-            s.http_calls
-                .insert(token, PendingHttp { call, deadline_ns });
+            s.http_calls.insert(
+                token,
+                PendingHttp {
+                    call,
+                    started_ns: s.clock_ns,
+                    deadline_ns,
+                },
+            );
             st(write_u32(&mut cx, token_ptr, token))
         },
     )?;
