@@ -320,9 +320,12 @@ fn timeout_fails_open() {
     );
 }
 
+/// How the auth service can fail to answer in Envoy 1.40: a refused connection is answered by
+/// Envoy's router with its own 503 (`fail_http_call`); a reset stream gives no response at all
+/// (`reset_http_call`, headers=0). Both are failures handled by `failure_mode_allow`.
 #[test]
 fn connection_failure_in_both_modes() {
-    for allow in [false, true] {
+    for (allow, reset) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut p = start(config(json!({"failure_mode_allow": allow}), json!({})));
         let req = client_request();
         let mut s = p.http_stream();
@@ -331,7 +334,11 @@ fn connection_failure_in_both_modes() {
             Action::Pause
         );
         let token = s.plugin().pending_http_calls()[0].token;
-        s.plugin().fail_http_call(token).unwrap();
+        if reset {
+            s.plugin().reset_http_call(token).unwrap();
+        } else {
+            s.plugin().fail_http_call(token).unwrap();
+        }
         assert!(!s.is_paused() || s.local_reply().is_some());
         match s.local_reply() {
             Some(r) => {
@@ -345,6 +352,18 @@ fn connection_failure_in_both_modes() {
             }
         }
         drop(s);
+        let why = if reset {
+            "no response (timeout or connection failure)"
+        } else {
+            "unexpected status 503"
+        };
+        assert!(
+            p.logs()
+                .iter()
+                .any(|l| l.message.contains(&format!("failed ({why})"))),
+            "{:?}",
+            p.logs()
+        );
         let outcome = if allow {
             "auth_check.failure_mode_allowed"
         } else {
