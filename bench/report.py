@@ -318,6 +318,9 @@ def main():
     w("")
     w("## Harness (`cargo bench -p harness`, wasmtime)")
     w("")
+    if args.quick:
+        w("Quick run: built with the dev profile (`--profile dev`), so these times are not representative.")
+        w("")
     rows = harness_rows(Path(args.harness).read_text(errors="replace"))
     if rows:
         w("| benchmark | median | mean | best | runs | goal |")
