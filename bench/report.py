@@ -353,7 +353,7 @@ def main():
     w(f"![throughput ratios]({Path(args.out_png).name})")
     w("")
     notes = Path(__file__).resolve().parent / "PROFILE.md"
-    if notes.exists():
+    if notes.exists() and not args.quick:  # the notes discuss the full run
         w(notes.read_text())
     Path(args.out_md).write_text("\n".join(L))
     chart(s, filters, cp, args.out_png)
