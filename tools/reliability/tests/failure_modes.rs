@@ -52,8 +52,14 @@ fn a_trap_fails_open_and_later_traffic_passes_without_the_filter() {
         .request_headers(&[(":path", "/"), (TRAP_HEADER, "1")], true)
         .unwrap_err();
     assert!(matches!(err, Error::Trap { .. }), "{err}");
-    // Not asserted: what the trapping stream itself gets. Envoy 1.40 answers it 503
-    // wasm_fail_stream even with FAIL_OPEN; the harness passes it (harness/probes/NEEDS.md).
+    // As in Envoy 1.40, the stream whose own callback trapped is still failed with 503
+    // wasm_fail_stream under FAIL_OPEN; only later streams skip the filter.
+    let reply = s
+        .local_reply()
+        .cloned()
+        .expect("the trapping stream gets a local reply");
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.details, "wasm_fail_stream");
     s.complete().unwrap();
     drop(s);
     let after = plugin
