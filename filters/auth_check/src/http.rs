@@ -59,7 +59,14 @@ impl AuthRequest {
             }
         }
 
-        let path = headers::get_str(REQUEST, ":path").unwrap_or_default();
+        // Reading `:path` costs a host call: only exempt paths and query keys use it.
+        let needs_path = !settings.exempt.is_empty()
+            || matches!(&settings.method, Method::ApiKey(keys) if keys.query_param().is_some());
+        let path = if needs_path {
+            headers::get_str(REQUEST, ":path").unwrap_or_default()
+        } else {
+            String::new()
+        };
         if settings.exempt.matches(&path) {
             plugin.metrics.exempt.inc();
             log::debug!("exempt path, not checked");

@@ -32,11 +32,16 @@ impl ExemptPaths {
         Ok(ExemptPaths(prefixes))
     }
 
+    /// True when no prefix is configured: nothing can match, so `:path` need not be read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when `path` (the `:path` header, query included) falls under an exempt prefix.
     /// Paths that a proxy or server might normalise differently (`..`, `//`, percent-encoding,
     /// backslashes) are never exempt: they are authenticated like any other request.
     pub fn matches(&self, path: &str) -> bool {
-        if self.0.is_empty() {
+        if self.is_empty() {
             return false;
         }
         let path = path_only(path);

@@ -230,3 +230,55 @@ fn request_body_passes_after_allow() {
         .unwrap();
     assert_eq!(ex.upstream.unwrap().body, b"payload");
 }
+
+/// Without `exempt_paths` the filter reads `:path` only for a query key: a header key must
+/// still work on any path, and the query key alone must still be found, decoded and stripped.
+#[test]
+fn without_exempt_paths_header_and_query_keys_still_work() {
+    let keys = json!([{"client": "ci", "key": CI_KEY}]);
+    let mut p = start(json!({"mode": "api_key", "api_key": {"keys": keys}}));
+    for path in ["/healthz", "/public/app.css", "/api?api_key=x"] {
+        let ex = send(&mut p, Request::get(path).header("x-api-key", CI_KEY));
+        let up = ex.upstream.unwrap_or_else(|| panic!("{path} refused"));
+        assert_eq!(up.header_all("x-auth-client"), ["ci"], "{path}");
+        assert_eq!(up.header(":path"), Some(path));
+        // Nothing is exempt without the setting.
+        let ex = send(&mut p, Request::get(path));
+        assert_json_error(&ex, 401, "unauthorized", "missing API key");
+    }
+    // The query is not a key source unless configured.
+    let ex = send(&mut p, Request::get(&format!("/api?api_key={CI_KEY}")));
+    assert_json_error(&ex, 401, "unauthorized", "missing API key");
+    assert_eq!(
+        counters(&p),
+        expect_counters(&[
+            ("auth_check.allowed", 3),
+            ("auth_check.denied.missing_credentials", 4)
+        ])
+    );
+
+    let mut p = start(json!({
+        "mode": "api_key",
+        "strip_credentials": true,
+        "api_key": {"query_param": "api_key", "keys": keys}
+    }));
+    let ex = send(
+        &mut p,
+        Request::get(&format!(
+            "/api?a=1&api_key={}&b=2",
+            CI_KEY.replace('-', "%2D")
+        )),
+    );
+    let up = ex.upstream.expect("query key allowed");
+    assert_eq!(up.header_all("x-auth-client"), ["ci"]);
+    assert_eq!(up.header(":path"), Some("/api?a=1&b=2"));
+    let ex = send(&mut p, Request::get("/healthz?api_key=nope"));
+    assert_json_error(&ex, 401, "unauthorized", "invalid API key");
+    assert_eq!(
+        counters(&p),
+        expect_counters(&[
+            ("auth_check.allowed", 1),
+            ("auth_check.denied.invalid_credentials", 1)
+        ])
+    );
+}

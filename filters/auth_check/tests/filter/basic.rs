@@ -239,3 +239,30 @@ fn default_realm() {
         Some("Basic realm=\"restricted\"")
     );
 }
+
+/// Without `exempt_paths` (`:path` is then not read) every path is checked, a client's
+/// identity header never passes, and valid credentials are allowed as before.
+#[test]
+fn without_exempt_paths_every_path_is_checked() {
+    let mut p = start(json!({"mode": "basic", "basic": {"realm": "staff area", "users": [ALICE]}}));
+    for path in ["/healthz", "/", "/healthz?x=1"] {
+        let ex = send(&mut p, Request::get(path).header("x-auth-client", "bob"));
+        assert_challenge(&ex, "missing credentials");
+        let ex = send(
+            &mut p,
+            Request::get(path)
+                .header("x-auth-client", "bob")
+                .header("authorization", basic("alice:wonderland")),
+        );
+        let up = ex.upstream.unwrap_or_else(|| panic!("{path} refused"));
+        assert_eq!(up.header_all("x-auth-client"), ["alice"], "{path}");
+        assert_eq!(up.header(":path"), Some(path));
+    }
+    assert_eq!(
+        counters(&p),
+        expect_counters(&[
+            ("auth_check.allowed", 3),
+            ("auth_check.denied.missing_credentials", 3)
+        ])
+    );
+}
