@@ -115,31 +115,28 @@ impl ExchangeStream {
         })
     }
 
-    /// Strips the peer's headers from `map`; when `store` is set, records them as the peer
-    /// under the filter state names `keys` (peer, id). Returns which of (metadata, id) were
-    /// present and non-empty.
-    fn take_peer(&self, map: MapType, store: bool, side: &str, keys: (&str, &str)) -> (bool, bool) {
+    /// Strips the peer's headers from `map` and records them as the peer under the filter
+    /// state names `keys` (peer, id). Returns which of (metadata, id) were present and
+    /// non-empty.
+    fn take_peer(&self, map: MapType, side: &str, keys: (&str, &str)) -> (bool, bool) {
         let limits = self.plugin.limits;
         let id = headers::get(map, header::METADATA_ID).filter(|v| !v.is_empty());
         let value = headers::get(map, header::METADATA).filter(|v| !v.is_empty());
         // Removed unconditionally: an empty value reads as absent but must not pass either.
-        headers::remove(map, header::METADATA_ID);
-        headers::remove(map, header::METADATA);
-        if store {
-            if let Some(id) = &id {
-                match header::check_id(id, limits) {
-                    Ok(()) => {
-                        properties::set(keys.1, id);
-                    }
-                    Err(e) => {
-                        self.plugin.failed.inc();
-                        log::debug!("{side} peer id ignored: {e}");
-                    }
+        strip_peer(map);
+        if let Some(id) = &id {
+            match header::check_id(id, limits) {
+                Ok(()) => {
+                    properties::set(keys.1, id);
+                }
+                Err(e) => {
+                    self.plugin.failed.inc();
+                    log::debug!("{side} peer id ignored: {e}");
                 }
             }
-            if let Some(value) = &value {
-                self.store_peer(value, side, keys.0, id.as_deref());
-            }
+        }
+        if let Some(value) = &value {
+            self.store_peer(value, side, keys.0, id.as_deref());
         }
         (value.is_some(), id.is_some())
     }
@@ -187,7 +184,7 @@ impl HttpContext for ExchangeStream {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let direction = self.direction();
         let keys = (DOWNSTREAM_PEER, DOWNSTREAM_PEER_ID);
-        let (metadata, id) = self.take_peer(MapType::HttpRequestHeaders, true, "downstream", keys);
+        let (metadata, id) = self.take_peer(MapType::HttpRequestHeaders, "downstream", keys);
         self.request_had_metadata = metadata;
         self.request_had_id = id;
         // The application behind an inbound listener must not see mesh-internal headers.
@@ -200,8 +197,13 @@ impl HttpContext for ExchangeStream {
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let direction = self.direction();
         let store = direction != Some(Direction::Inbound);
-        let keys = (UPSTREAM_PEER, UPSTREAM_PEER_ID);
-        self.take_peer(MapType::HttpResponseHeaders, store, "upstream", keys);
+        if store {
+            let keys = (UPSTREAM_PEER, UPSTREAM_PEER_ID);
+            self.take_peer(MapType::HttpResponseHeaders, "upstream", keys);
+        } else {
+            // Nothing is kept from an inbound response: strip without reading (2 host calls fewer).
+            strip_peer(MapType::HttpResponseHeaders);
+        }
         // Answer only a peer that introduced itself; the client of an outbound listener is
         // the local application, which must not see them.
         if direction != Some(Direction::Outbound) {
@@ -210,6 +212,12 @@ impl HttpContext for ExchangeStream {
         }
         Action::Continue
     }
+}
+
+/// Removes both exchange headers, every value, whether or not they are present.
+fn strip_peer(map: MapType) {
+    headers::remove(map, header::METADATA_ID);
+    headers::remove(map, header::METADATA);
 }
 
 /// `name=.. namespace=.. workload=.. app=.. version=..`, `-` for what is missing.

@@ -203,3 +203,36 @@ fn base64_decode(text: &str) -> Vec<u8> {
     .unwrap()
     .bytes
 }
+
+/// An inbound response is stripped without being read: every value of both headers goes,
+/// even garbage that would fail to decode, nothing is recorded or counted as a failure, and
+/// our own headers are added only for what the request carried.
+#[test]
+fn inbound_response_is_stripped_and_answered_as_before() {
+    let mut p = start(server_builder(json!({})));
+    let app_headers = [
+        (MD, "not base64!"),
+        (MD, CLIENT_MD_B64),
+        (MD_ID, "app-sent-id"),
+        (MD_ID, ""),
+    ];
+    for (req, want_md, want_id) in [
+        (vec![(MD, CLIENT_MD_B64), (MD_ID, CLIENT_ID)], true, true),
+        (vec![(MD_ID, CLIENT_ID)], false, true),
+        (vec![], false, false),
+    ] {
+        let r = run(&mut p, &req, &app_headers);
+        let md: &[&str] = if want_md { &[SERVER_MD_B64] } else { &[] };
+        let id: &[&str] = if want_id { &[SERVER_ID] } else { &[] };
+        assert_eq!(r.client.header_all(MD), md, "request {req:?}");
+        assert_eq!(r.client.header_all(MD_ID), id, "request {req:?}");
+        assert_eq!(r.client.status(), Some(200));
+        assert_eq!((r.upstream_peer, r.upstream_peer_id), (None, None));
+        assert_eq!(r.upstream.header(MD), None);
+        assert_eq!(r.upstream.header(MD_ID), None);
+    }
+    let metric = |m: &str| p.metric(&format!("metadata_exchange.{m}"));
+    assert_eq!(metric("peers_decoded"), Some(1));
+    assert_eq!(metric("decode_failures"), Some(0));
+    assert_eq!(metric("headers_added"), Some(2));
+}
