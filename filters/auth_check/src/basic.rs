@@ -5,9 +5,9 @@
 //! - `{SSHA256}<base64(SHA-256(password || salt) || salt)>`: salted SHA-256, the OpenLDAP
 //!   `pw-sha2` layout (32 digest bytes followed by at least 4 salt bytes).
 
-use crate::base64;
 use crate::reader::Obj;
 use crate::secret::{digest_eq, find_digest, sha1, sha256, Sha1Digest, Sha256Digest};
+use filter_common::base64;
 use filter_common::config::ConfigError;
 use subtle::Choice;
 
@@ -27,7 +27,7 @@ impl PasswordHash {
     /// Parses a stored hash; the error describes the problem without quoting the hash.
     fn parse(s: &str) -> Result<Self, String> {
         if let Some(b64) = s.strip_prefix("{SHA}") {
-            let bytes = base64::decode(b64.as_bytes());
+            let bytes = base64::decode(b64.as_bytes()).ok();
             let digest = bytes.and_then(|b| Sha1Digest::try_from(b.as_slice()).ok());
             return digest
                 .map(PasswordHash::Sha1)
@@ -184,7 +184,7 @@ pub fn parse_authorization(value: &[u8]) -> Result<(Vec<u8>, Vec<u8>), BadCreden
         return Err(BadCredentials::Malformed);
     }
     // Clients differ on padding: accept it present or absent.
-    let decoded = base64::decode(token.trim_ascii()).ok_or(BadCredentials::Malformed)?;
+    let decoded = base64::decode(token.trim_ascii()).map_err(|_| BadCredentials::Malformed)?;
     let colon = decoded
         .iter()
         .position(|b| *b == b':')

@@ -6,7 +6,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api_key;
-mod base64;
 mod basic;
 mod config;
 mod http;

@@ -4,6 +4,7 @@
 //! SDK's names; the other modules are typed helpers on top of it. Nothing here panics: a
 //! panic inside a filter is a wasm trap that makes Envoy fail every later request on that VM.
 
+pub mod base64;
 pub mod config;
 pub mod headers;
 pub mod logging;

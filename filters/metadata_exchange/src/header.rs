@@ -1,9 +1,9 @@
 //! The `x-envoy-peer-metadata` value: base64 of a serialized Struct. Encoders pad; decoders
 //! accept padded and unpadded input (Istio decodes without requiring padding).
 
-use crate::base64;
 use crate::structpb::Struct;
 use crate::wire::DecodeError;
+use filter_common::base64;
 use std::fmt;
 
 pub const METADATA: &str = "x-envoy-peer-metadata";
@@ -50,7 +50,7 @@ pub struct Peer {
 
 /// Encodes a Struct as a header value (padded base64).
 pub fn encode(metadata: &Struct) -> String {
-    base64::encode(&metadata.encode())
+    base64::encode(metadata.encode())
 }
 
 /// Decodes a header value, checking the size limit before doing any work.

@@ -3,7 +3,6 @@
 //! records it in filter state (`wasm.downstream_peer`, `wasm.upstream_peer`, and their `_id`s).
 //! See README.md for the protocol, configuration, metrics and filter state.
 
-pub mod base64;
 pub mod config;
 pub mod filter;
 pub mod header;

@@ -1,6 +1,7 @@
-//! Standard-alphabet base64 (RFC 4648 §4): padded encoding; decoding with or without padding.
-//! Hand-rolled because the general-purpose `base64` crate costs ~6 KB of the module's size
-//! budget for two functions; the tests pin it to RFC 4648's vectors and real Istio values.
+//! Standard-alphabet base64 (RFC 4648 §4): padded encoding; decoding with or without padding
+//! (Istio's peer metadata, HTTP Basic credentials, htpasswd hashes).
+//! Hand-rolled because the general-purpose `base64` crate costs ~6 KB of a module's size
+//! budget for two functions; the tests pin it to RFC 4648's vectors.
 
 use std::fmt;
 
@@ -27,7 +28,9 @@ impl fmt::Display for Base64Error {
     }
 }
 
-pub fn encode(input: &[u8]) -> String {
+/// Padded encoding.
+pub fn encode(input: impl AsRef<[u8]>) -> String {
+    let input = input.as_ref();
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b1 = chunk.get(1).copied().unwrap_or(0);
@@ -138,5 +141,71 @@ mod tests {
     fn tolerates_non_zero_trailing_bits() {
         // "Zh" carries the same byte as "Zg" plus stray low bits.
         assert_eq!(decode(b"Zh").unwrap(), b"f");
+    }
+}
+
+#[cfg(test)]
+mod option_style_tests {
+    use super::encode;
+
+    fn decode(input: &[u8]) -> Option<Vec<u8>> {
+        super::decode(input).ok()
+    }
+
+    #[test]
+    fn encode_round_trips() {
+        assert_eq!(encode("foobar"), "Zm9vYmFy");
+        assert_eq!(encode("fooba"), "Zm9vYmE=");
+        assert_eq!(encode("foob"), "Zm9vYg==");
+        for len in 0..40u8 {
+            let data: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(decode(encode(&data).as_bytes()).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn rfc4648_vectors_padded_and_unpadded() {
+        let vectors: [(&str, &str); 7] = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(
+                decode(encoded.as_bytes()).unwrap(),
+                plain.as_bytes(),
+                "{encoded}"
+            );
+            let unpadded = encoded.trim_end_matches('=');
+            assert_eq!(
+                decode(unpadded.as_bytes()).unwrap(),
+                plain.as_bytes(),
+                "{unpadded}"
+            );
+        }
+        assert_eq!(decode(b"+/+/").unwrap(), [0xfb, 0xff, 0xbf]);
+    }
+
+    #[test]
+    fn rejects_invalid_input() {
+        for bad in [
+            &b"Zm9v!"[..],
+            b"Zm9vY",
+            b"Zg===",
+            b"Zg=",
+            b"Z===",
+            b"Zm=9v",
+            b"Zm9v YmFy",
+            b"-_-_",
+            b"=",
+            b"==",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(decode(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 }
