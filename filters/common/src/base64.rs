@@ -117,7 +117,7 @@ mod tests {
             let text = encode(&all[..len]);
             assert_eq!(decode(text.as_bytes()).unwrap(), &all[..len]);
         }
-        assert_eq!(encode(&[0xfb, 0xff]), "+/8=");
+        assert_eq!(encode([0xfb, 0xff]), "+/8=");
     }
 
     #[test]
