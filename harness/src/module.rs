@@ -188,3 +188,12 @@ pub(crate) fn check(info: &ModuleInfo) -> Result<AbiVersion> {
     }
     Ok(abi)
 }
+
+/// The proxy-wasm callbacks a module exports, sorted: what Envoy will call. `filter` is a
+/// workspace filter name or a path, as for [`crate::workspace::wasm_bytes`].
+pub fn exported_callbacks(filter: &str) -> Result<Vec<String>> {
+    let bytes = crate::workspace::wasm_bytes(filter)?;
+    let mut callbacks = inspect(&compile_cached(&bytes)?).callbacks;
+    callbacks.sort();
+    Ok(callbacks)
+}

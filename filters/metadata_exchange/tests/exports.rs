@@ -3,10 +3,7 @@
 
 #[test]
 fn exports_only_the_callbacks_it_implements() {
-    let bytes = harness::workspace::wasm_bytes("metadata_exchange").unwrap();
-    let module = harness::module::compile_cached(&bytes).unwrap();
-    let mut callbacks = harness::module::inspect(&module).callbacks;
-    callbacks.sort();
+    let callbacks = harness::module::exported_callbacks("metadata_exchange").unwrap();
     assert_eq!(
         callbacks,
         [
