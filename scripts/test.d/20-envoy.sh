@@ -25,11 +25,14 @@ else
 fi
 
 step "differential scenarios accepted by harness run"
-cargo build --quiet -p harness
+# The same build as scripts/test.sh's `cargo nextest run --workspace` (so nothing is rebuilt:
+# building one package alone unifies dependency features differently and recompiles wasmtime);
+# it includes the harness binary.
+cargo test --workspace --no-run --quiet
 for scenario in tools/envoy-e2e/scenarios/*.yaml tools/envoy-e2e/scenarios/*.json; do
   [ -e "$scenario" ] || continue
   "${CARGO_TARGET_DIR:-target}/debug/harness" run --scenario "$scenario" >/dev/null || die 1 "harness run --scenario $scenario failed"
 done
 
 step "end-to-end tests and differential scenarios in real Envoy"
-cargo nextest run -p envoy-e2e --run-ignored ignored-only --no-fail-fast
+cargo nextest run --workspace -E 'package(envoy-e2e)' --run-ignored ignored-only --no-fail-fast

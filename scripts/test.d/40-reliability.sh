@@ -15,4 +15,6 @@ ensure_envoy
 ensure_wasm_target
 ensure_nextest
 step "failure modes in real Envoy"
-cargo nextest run -p reliability --run-ignored ignored-only --no-fail-fast
+# --workspace with a filter reuses scripts/test.sh's build (one package alone would unify
+# dependency features differently and recompile wasmtime).
+cargo nextest run --workspace -E 'package(reliability)' --run-ignored ignored-only --no-fail-fast
