@@ -26,9 +26,7 @@ if [ "$#" -eq 0 ]; then
 else
   filters=()
   for name in "$@"; do
-    if ! printf '%s\n' "${all[@]}" | grep -qxF -- "$name"; then
-      die 2 "unknown filter '$name' (valid: ${all[*]})"
-    fi
+    name=$(resolve_filter "$name")
     filters+=("$name")
   done
 fi

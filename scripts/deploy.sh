@@ -36,12 +36,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-valid=$(filter_names | tr '\n' ' ')
-[ -n "$filter" ] || die 2 "which filter? one of: ${valid% }"
-case " $valid " in
-  *" $filter "*) ;;
-  *) die 2 "unknown filter '$filter' (valid: ${valid% })" ;;
-esac
+filter=$(resolve_filter "$filter")
 case "$TARGET" in kind|envoy) ;; *) die 2 "unknown target '$TARGET' (expected kind or envoy)" ;; esac
 case "$METHOD" in wasmplugin|envoyfilter) ;; *) die 2 "unknown method '$METHOD' (expected wasmplugin or envoyfilter)" ;; esac
 if [ -n "$PORT" ]; then

@@ -10,10 +10,10 @@
 #   --from auth_check
 #   --from metadata_exchange
 #
-# <name>: lower-case letters, digits and '_', starting with a letter; not an existing filter or
-# directory, not 'common', not a Rust keyword or a crate the workspace uses. No '-': the name is
-# the crate, the wasm module and the Envoy filter name, and cargo would write '<a_b>.wasm' for a
-# package 'a-b'; Kubernetes names get '-' automatically. Exits 2 on a bad name or option.
+# <name>: lower-case letters, digits, '_' and '-', starting with a letter; not an existing filter
+# or directory, not 'common', not a Rust keyword or a crate the workspace uses. '-' is read as '_'
+# (my-filter creates my_filter): the name is the crate, the wasm module and the Envoy filter name,
+# one spelling for all; Kubernetes objects get '-' back. Exits 2 on a bad name or option.
 #
 # The workspace members are a glob (filters/*): the new filter builds, tests and deploys at once:
 #   cargo build --workspace --target wasm32-wasip1; cargo test -p <name>;
@@ -41,6 +41,7 @@ case " $SCAFFOLD_TEMPLATES " in
   *" $template "*) ;;
   *) die 2 "unknown template '$template' (expected one of: ${SCAFFOLD_TEMPLATES// /, })" ;;
 esac
+name=$(scaffold_name "$name")
 scaffold_check_name "$name"
 
 camel=$(scaffold_camel "$name")

@@ -38,9 +38,7 @@ while [ $# -gt 0 ]; do
     *) [ -z "$filter" ] || die 2 "one filter at a time (got '$filter' and '$1')"; filter=$1; shift ;;
   esac
 done
-valid=$(filter_names | tr '\n' ' ')
-[ -n "$filter" ] || die 2 "which filter? one of: ${valid% }"
-case " $valid " in *" $filter "*) ;; *) die 2 "unknown filter '$filter' (valid: ${valid% })" ;; esac
+filter=$(resolve_filter "$filter")
 [[ $registry =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || die 2 "invalid --registry '$registry' (expected HOST or HOST:PORT)"
 repository=${repository:-proxy-wasm/$filter}
 

@@ -21,6 +21,18 @@ filter_names() {
   done
 }
 
+# resolve_filter NAME: prints the workspace filter called NAME, reading '-' as '_' (the
+# Kubernetes spelling, as in wasm-http-headers); exits 2 listing the filters when none is.
+resolve_filter() {
+  local name=$1 valid
+  valid=$(filter_names | tr '\n' ' ')
+  [ -n "$name" ] || die 2 "which filter? one of: ${valid% }"
+  case " $valid " in
+    *" ${name//-/_} "*) printf '%s\n' "${name//-/_}" ;;
+    *) die 2 "unknown filter '$name' (valid: ${valid% })" ;;
+  esac
+}
+
 ensure_wasm_target() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
     step "installing the wasm32-wasip1 target"

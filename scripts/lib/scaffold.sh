@@ -22,16 +22,25 @@ scaffold_camel() {
   printf '%s\n' "$out"
 }
 
-# scaffold_check_name NAME: exits 2 with the reason when NAME cannot be a new filter.
+# scaffold_name NAME: prints the filter name NAME asks for: '-' reads as '_', because the name
+# is the crate, the wasm module (cargo writes a_b.wasm for a package a-b) and the Envoy filter
+# name, which must all be one spelling; Kubernetes names get '-' back. Exits 2 on a bad spelling.
+scaffold_name() {
+  local name=$1
+  [ -n "$name" ] || die 2 "which name? usage: scripts/new-filter.sh <name> [--from TEMPLATE]"
+  [[ $name =~ ^[a-z] ]] || die 2 "'$name': a filter name starts with a lower-case letter (a-z)"
+  [[ $name =~ ^[a-z][a-z0-9_-]*$ ]] || die 2 "'$name': a filter name has only lower-case letters, digits, '_' and '-'"
+  [[ $name != *[-_][-_]* && $name != *[-_] ]] || die 2 "'$name': no '__', '--' or '_-' and no trailing '_' or '-' (Kubernetes names write '_' as '-' and must not end with '-' or hold '--')"
+  if [[ $name == *-* ]]; then
+    info "note: filter names are written with '_' (crate, module and Envoy filter name): using '${name//-/_}' (Kubernetes objects: '$name')"
+  fi
+  printf '%s\n' "${name//-/_}"
+}
+
+# scaffold_check_name NAME: exits 2 with the reason when NAME (as scaffold_name prints it)
+# cannot be a new filter.
 scaffold_check_name() {
   local name=$1 word
-  [ -n "$name" ] || die 2 "which name? usage: scripts/new-filter.sh <name> [--from TEMPLATE]"
-  if [[ $name == *-* && $name =~ ^[a-z][a-z0-9_-]*$ ]]; then
-    die 2 "'$name': use '_' instead of '-' (e.g. '${name//-/_}'): the name is the crate, the wasm module (cargo writes ${name//-/_}.wasm for a package named $name) and the Envoy filter name, which must all be the same; Kubernetes names get '-' automatically"
-  fi
-  [[ $name =~ ^[a-z] ]] || die 2 "'$name': a filter name starts with a lower-case letter (a-z)"
-  [[ $name =~ ^[a-z][a-z0-9_]*$ ]] || die 2 "'$name': a filter name has only lower-case letters, digits and '_'"
-  [[ $name != *__* && $name != *_ ]] || die 2 "'$name': no '__' and no trailing '_' (Kubernetes names replace '_' by '-' and must not end with '-' or hold '--')"
   [ "${#name}" -le "$SCAFFOLD_MAX_LEN" ] || die 2 "'$name': at most $SCAFFOLD_MAX_LEN characters (Kubernetes object names such as wasm-<name> must fit a DNS label)"
   [ "$name" != common ] || die 2 "'common' is the shared helper crate (filters/common), not a filter name"
   for word in $SCAFFOLD_RUST_KEYWORDS; do
