@@ -28,8 +28,34 @@ pub fn workspace_root() -> PathBuf {
     }
 }
 
-/// Builds (if needed) and returns `target/wasm32-wasip1/release/<lib>.wasm` of a filter.
+/// The shipped module of a workspace filter, as scripts/build.sh writes it:
+/// `$HARNESS_WASM_DIR/<name>.wasm`, else `dist/<name>.wasm` under the workspace root.
+pub fn shipped_wasm(name: &str) -> Result<PathBuf> {
+    let dir = std::env::var_os("HARNESS_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
+    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::Load(format!(
+            "{} not found: scripts/build.sh writes the shipped modules (scripts/test.sh runs it first)",
+            path.display()
+        )))
+    }
+}
+
+/// A workspace filter's module: `$HARNESS_WASM_DIR/<name>.wasm` when that is set and the file
+/// exists (scripts/test.sh points it at `dist/`, the shipped modules: callbacks trimmed and
+/// optimised by scripts/build.sh), else `target/wasm32-wasip1/release/<lib>.wasm`, built if
+/// needed.
 pub fn filter_wasm(name: &str) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("HARNESS_WASM_DIR") {
+        let shipped = PathBuf::from(dir).join(format!("{}.wasm", name.replace('-', "_")));
+        if shipped.is_file() {
+            return Ok(shipped);
+        }
+    }
     static BUILT: OnceLock<Mutex<HashMap<String, std::result::Result<PathBuf, String>>>> =
         OnceLock::new();
     // Held during the build so parallel tests of one process build once.

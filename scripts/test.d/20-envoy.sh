@@ -18,10 +18,10 @@ ensure_nextest
 # Test the shipped modules (dist/) when they build within budget; the budget itself is
 # checked by scripts/test.sh, so a miss there is reported, not hidden.
 if scripts/build.sh >/dev/null 2>&1; then
-  export E2E_WASM_DIR="$ROOT/dist"
+  export E2E_WASM_DIR="$ROOT/dist" HARNESS_WASM_DIR="$ROOT/dist"
 else
   info "warning: scripts/build.sh failed (see its own step); testing cargo-built modules instead"
-  unset E2E_WASM_DIR
+  unset E2E_WASM_DIR HARNESS_WASM_DIR
 fi
 
 step "differential scenarios accepted by harness run"

@@ -1,43 +1,48 @@
-//! Header maps: non-panicking access and header-name validation.
+//! Header maps that may not exist, header text for logs, and header names and values from
+//! configuration.
 //!
-//! Values are bytes on the wire; the `_str` helpers convert lossily so that a client sending
-//! invalid UTF-8 can never make the filter trap (the SDK's `get_http_request_header` unwraps
-//! the UTF-8 conversion).
+//! In the callback that owns a map (request headers in `on_http_request_headers`) a filter
+//! uses the SDK's `_bytes` methods (`self.get_http_request_header_bytes(..)`): never the
+//! `String` ones, which `unwrap` the UTF-8 conversion of what a client sent. Where the map may
+//! be gone or not there yet (`on_log`, a callout's answer, trailers) it uses these functions,
+//! which answer `None`/`false` instead of trapping.
 
-use crate::proxy_wasm::hostcalls;
-pub use crate::proxy_wasm::types::MapType;
+use crate::hostcalls;
+pub use proxy_wasm::types::MapType;
 
-/// First value of `name`, as bytes; `None` when absent (or the host refused the call).
+/// First value of `name`; `None` when absent or when the map does not exist here.
 pub fn get(map: MapType, name: &str) -> Option<Vec<u8>> {
-    hostcalls::get_map_value_bytes(map, name).ok().flatten()
+    hostcalls::get_map_value(map, name).ok().flatten()
 }
 
-/// First value of `name` as text, with invalid UTF-8 replaced by U+FFFD.
-pub fn get_str(map: MapType, name: &str) -> Option<String> {
-    get(map, name).map(|v| match String::from_utf8(v) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+/// First value of `name` as text, invalid UTF-8 replaced by U+FFFD.
+pub fn get_lossy(map: MapType, name: &str) -> Option<String> {
+    get(map, name).map(lossy)
 }
 
-/// All pairs in order, values as bytes. Empty when the map is not available.
+/// All pairs in order; empty when the map does not exist here.
 pub fn pairs(map: MapType) -> Vec<(String, Vec<u8>)> {
-    hostcalls::get_map_bytes(map).unwrap_or_default()
+    hostcalls::get_map_pairs(map).unwrap_or_default()
 }
 
-/// Sets `name` to `value`, replacing every existing value.
-pub fn set(map: MapType, name: &str, value: &str) -> bool {
-    hostcalls::set_map_value(map, name, Some(value)).is_ok()
+/// Replaces every value of `name`; false when the host refused.
+pub fn set(map: MapType, name: &str, value: &[u8]) -> bool {
+    hostcalls::replace_map_value(map, name, value).is_ok()
 }
 
-/// Appends a value for `name`, keeping existing ones.
-pub fn add(map: MapType, name: &str, value: &str) -> bool {
+/// Appends a value for `name`; false when the host refused.
+pub fn add(map: MapType, name: &str, value: &[u8]) -> bool {
     hostcalls::add_map_value(map, name, value).is_ok()
 }
 
-/// Removes every value of `name`.
+/// Removes every value of `name`; false when the host refused.
 pub fn remove(map: MapType, name: &str) -> bool {
     hostcalls::remove_map_value(map, name).is_ok()
+}
+
+/// Bytes from the wire as text, invalid UTF-8 replaced by U+FFFD.
+pub fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Checks a header name as configured by an operator: lower-case RFC 9110 token characters,
@@ -63,25 +68,7 @@ pub fn is_pseudo(name: &str) -> bool {
 }
 
 fn is_lower_tchar(c: char) -> bool {
-    c.is_ascii_lowercase()
-        || c.is_ascii_digit()
-        || matches!(
-            c,
-            '!' | '#'
-                | '$'
-                | '%'
-                | '&'
-                | '\''
-                | '*'
-                | '+'
-                | '-'
-                | '.'
-                | '^'
-                | '_'
-                | '`'
-                | '|'
-                | '~'
-        )
+    c.is_ascii_lowercase() || c.is_ascii_digit() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 /// Checks a header value from config: no CR, LF or NUL (which would split or end the header).
@@ -142,6 +129,12 @@ mod tests {
             "invalid value for header `a`: contains CR, LF or NUL"
         );
         assert!(validate_value("a", "x\0").is_err());
+    }
+
+    #[test]
+    fn lossy_text_replaces_invalid_utf8() {
+        assert_eq!(lossy(b"plain".to_vec()), "plain");
+        assert_eq!(lossy(b"a\xffb".to_vec()), "a\u{fffd}b");
     }
 
     #[test]

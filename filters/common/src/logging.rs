@@ -1,32 +1,25 @@
-//! Logging through the `log` macros, written to the host with `proxy_log`.
-//!
-//! Envoy shows these under its `wasm` logger as `wasm log <plugin> <root_id>: <message>`;
-//! levels map one to one (trace, debug, info, warn, error; `critical` is the SDK's panic hook).
+//! Log levels: the SDK's logger sends the `log` macros to `proxy_log`; these keep disabled
+//! levels from costing a host call and read level names from configuration.
 
-use crate::proxy_wasm::hostcalls;
-use crate::proxy_wasm::types::LogLevel;
+use proxy_wasm::types::LogLevel;
 
-/// Installs the logger. Until the host's level is known, everything from `info` up is sent.
-pub fn init() {
-    crate::proxy_wasm::set_log_level(LogLevel::Info);
-}
-
-/// Adopts the host's current log level so that disabled levels cost no host call.
-/// Called on every configuration; hosts without `proxy_get_log_level` keep the previous level.
-pub fn sync_with_host() {
-    if let Ok(level) = hostcalls::get_log_level() {
-        crate::proxy_wasm::set_log_level(level);
+/// Adopts the host's current log level (Envoy's `wasm` logger), so that a `debug!` costs
+/// nothing while Envoy logs at `info`. Call it in `on_configure`.
+pub fn follow_host_level() {
+    if let Ok(level) = proxy_wasm::hostcalls::get_log_level() {
+        proxy_wasm::set_log_level(level);
     }
 }
 
 /// Parses a level name as Envoy spells it (`trace` .. `critical`, also `warning`).
-pub fn parse_level(name: &str) -> Option<log::Level> {
+pub fn parse_level(name: &str) -> Option<LogLevel> {
     match name.to_ascii_lowercase().as_str() {
-        "trace" => Some(log::Level::Trace),
-        "debug" => Some(log::Level::Debug),
-        "info" => Some(log::Level::Info),
-        "warn" | "warning" => Some(log::Level::Warn),
-        "error" | "critical" => Some(log::Level::Error),
+        "trace" => Some(LogLevel::Trace),
+        "debug" => Some(LogLevel::Debug),
+        "info" => Some(LogLevel::Info),
+        "warn" | "warning" => Some(LogLevel::Warn),
+        "error" => Some(LogLevel::Error),
+        "critical" => Some(LogLevel::Critical),
         _ => None,
     }
 }
@@ -37,12 +30,12 @@ mod tests {
 
     #[test]
     fn parses_envoy_level_names() {
-        assert_eq!(parse_level("trace"), Some(log::Level::Trace));
-        assert_eq!(parse_level("DEBUG"), Some(log::Level::Debug));
-        assert_eq!(parse_level("info"), Some(log::Level::Info));
-        assert_eq!(parse_level("warning"), Some(log::Level::Warn));
-        assert_eq!(parse_level("error"), Some(log::Level::Error));
-        assert_eq!(parse_level("critical"), Some(log::Level::Error));
+        assert_eq!(parse_level("trace"), Some(LogLevel::Trace));
+        assert_eq!(parse_level("DEBUG"), Some(LogLevel::Debug));
+        assert_eq!(parse_level("info"), Some(LogLevel::Info));
+        assert_eq!(parse_level("warning"), Some(LogLevel::Warn));
+        assert_eq!(parse_level("error"), Some(LogLevel::Error));
+        assert_eq!(parse_level("critical"), Some(LogLevel::Critical));
         assert_eq!(parse_level("verbose"), None);
     }
 }

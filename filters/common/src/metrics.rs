@@ -2,8 +2,8 @@
 //! `/stats` on recent versions). A metric whose definition failed is a silent no-op: losing a
 //! data point is better than failing a request.
 
-use crate::proxy_wasm::hostcalls;
-use crate::proxy_wasm::types::MetricType;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
 
 /// A monotonically increasing counter.
 #[derive(Debug, Clone, Copy)]

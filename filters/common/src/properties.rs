@@ -1,20 +1,21 @@
-//! Host properties (Envoy "attributes"): request, connection, node and plugin data.
+//! Envoy attributes: request, connection, node and plugin data.
 //!
 //! Encodings follow Envoy: strings and bytes raw; integers, booleans and doubles as
 //! little-endian bytes; durations and timestamps as int64 nanoseconds; messages serialized.
 //! Since Envoy 1.33 node and listener attributes live under `xds.*`; [`get_xds`] falls back to
 //! the legacy top-level path so the same module runs on older proxies.
 
-use crate::proxy_wasm::hostcalls;
+use crate::hostcalls;
+use proxy_wasm::hostcalls::get_property;
 
 /// Raw bytes of a property; `None` when absent or not available in this callback.
 pub fn get(path: &[&str]) -> Option<Vec<u8>> {
-    hostcalls::get_property(path.to_vec()).ok().flatten()
+    get_property(path.to_vec()).ok().flatten()
 }
 
-/// A string property, with invalid UTF-8 replaced by U+FFFD.
+/// A string property, invalid UTF-8 replaced by U+FFFD.
 pub fn get_string(path: &[&str]) -> Option<String> {
-    get(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+    get(path).map(crate::headers::lossy)
 }
 
 /// An integer property (int64 or uint64 as 8 little-endian bytes).
@@ -24,22 +25,19 @@ pub fn get_int(path: &[&str]) -> Option<i64> {
 
 /// A node or listener property: `xds.<path>` on Envoy >= 1.33, else the legacy `<path>`.
 pub fn get_xds(path: &[&str]) -> Option<Vec<u8>> {
-    let mut xds = Vec::with_capacity(path.len() + 1);
-    xds.push("xds");
-    xds.extend_from_slice(path);
+    let xds: Vec<&str> = std::iter::once("xds").chain(path.iter().copied()).collect();
     get(&xds).or_else(|| get(path))
 }
 
-/// Stores a value in filter state; Envoy keeps it as CelState `wasm.<name>`, readable by
-/// other filters and access logs.
+/// Stores a value in filter state, where Envoy keeps it as CelState `wasm.<name>` for other
+/// filters and access logs; false when the host refused (outside a stream).
 pub fn set(name: &str, value: &[u8]) -> bool {
-    hostcalls::set_property(vec![name], Some(value)).is_ok()
+    hostcalls::set_property(&[name], value).is_ok()
 }
 
 /// Decodes Envoy's 8-byte little-endian integer encoding.
 pub fn decode_int(bytes: &[u8]) -> Option<i64> {
-    let arr: [u8; 8] = bytes.try_into().ok()?;
-    Some(i64::from_le_bytes(arr))
+    Some(i64::from_le_bytes(bytes.try_into().ok()?))
 }
 
 /// Which way traffic flows through the listener this filter runs on.
@@ -71,7 +69,7 @@ pub fn listener_direction() -> Option<Direction> {
 
 /// The proxy's node id (`sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local` in Istio).
 pub fn node_id() -> Option<String> {
-    get_xds(&["node", "id"]).map(|b| String::from_utf8_lossy(&b).into_owned())
+    get_xds(&["node", "id"]).map(crate::headers::lossy)
 }
 
 /// The plugin's name as configured (`PluginConfig.name`; the WasmPlugin's namespace.name in Istio).

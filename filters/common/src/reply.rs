@@ -1,45 +1,28 @@
 //! Local replies: the filter answers the client itself, with a small JSON error body.
 //!
-//! Envoy applies the reply after the current callback returns; the callback should return
+//! Envoy applies the reply after the current callback returns, which should return
 //! `Action::Pause`. Response callbacks then run for the local reply too.
 
-use crate::proxy_wasm::hostcalls;
+use crate::hostcalls;
+use serde::Serialize;
 
-/// The body sent with every error reply: `{"error":"...","message":"...","status":N}`.
-/// Written by hand: `serde_json::Value` would pull float formatting into every module.
-pub fn error_body(status: u32, error: &str, message: &str) -> String {
-    let mut body = String::with_capacity(48 + error.len() + message.len());
-    body.push_str("{\"error\":");
-    push_json_string(&mut body, error);
-    body.push_str(",\"message\":");
-    push_json_string(&mut body, message);
-    body.push_str(",\"status\":");
-    body.push_str(&status.to_string());
-    body.push('}');
-    body
+/// The body of every error reply: `{"error":"...","message":"...","status":N}`.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    status: u32,
 }
 
-/// Appends `s` as a JSON string literal (RFC 8259 escaping).
-pub fn push_json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let b = c as u8;
-                out.push_str("\\u00");
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 0xf)] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+/// The JSON error body for `status`.
+pub fn error_body(status: u32, error: &str, message: &str) -> String {
+    let body = ErrorBody {
+        error,
+        message,
+        status,
+    };
+    // Serializing a struct of strings and an integer cannot fail; keep the reply going if it did.
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 /// Sends `status` with a JSON error body and `extra_headers` (e.g. `www-authenticate`).
@@ -52,9 +35,10 @@ pub fn send_error(status: u32, error: &str, message: &str, extra_headers: &[(&st
     send(status, &headers, body.as_bytes())
 }
 
-/// Sends a reply with the given headers and body as-is.
+/// Sends a reply with the given headers and body as they are; false if the host refused.
 pub fn send(status: u32, headers: &[(&str, &str)], body: &[u8]) -> bool {
-    match hostcalls::send_http_response(status, headers.to_vec(), Some(body)) {
+    let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+    match hostcalls::send_local_response(status, &headers, body) {
         Ok(()) => true,
         Err(status) => {
             log::warn!("local reply refused by host: {status:?}");
@@ -68,19 +52,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_strings_escape_controls_and_quotes() {
-        let mut out = String::new();
-        push_json_string(&mut out, "a\"b\\c\nd\re\tf\u{1}g\u{1f}é");
-        assert_eq!(out, r#""a\"b\\c\nd\re\tf\u0001g\u001fé""#);
-        let parsed: String = serde_json::from_str(&out).unwrap();
-        assert_eq!(parsed, "a\"b\\c\nd\re\tf\u{1}g\u{1f}é");
-    }
-
-    #[test]
-    fn error_body_is_escaped_json() {
+    fn error_body_is_escaped_json_in_field_order() {
         assert_eq!(
-            error_body(401, "unauthorized", "missing \"x-api-key\""),
-            r#"{"error":"unauthorized","message":"missing \"x-api-key\"","status":401}"#
+            error_body(401, "unauthorized", "missing \"x-api-key\"\n\u{1}"),
+            r#"{"error":"unauthorized","message":"missing \"x-api-key\"\n\u0001","status":401}"#
         );
     }
 }

@@ -10,55 +10,78 @@ mod template;
 
 use config::{Compiled, Config, Piece, Rules};
 use filter_common::headers::{self, MapType};
-use filter_common::properties;
-use filter_common::proxy_wasm::traits::{Context, HttpContext};
-use filter_common::proxy_wasm::types::Action;
-use filter_common::Plugin;
+use filter_common::{logging, properties};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
 use template::Var;
 
-filter_common::export_filter!(HttpHeaders);
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(HttpHeadersRoot::default())
+    });
+}}
 
-/// The compiled configuration, shared by every request.
-pub struct HttpHeaders(Compiled);
+/// The root context: compiles the configuration once; every request shares the result.
+#[derive(Default)]
+struct HttpHeadersRoot {
+    rules: Rc<Compiled>,
+}
 
-impl Plugin for HttpHeaders {
-    type Config = Config;
-    type Http = HeadersStream;
+impl Context for HttpHeadersRoot {}
 
-    fn configure(config: Config) -> Result<Self, String> {
-        let name = properties::plugin_name().unwrap_or_default();
-        config.compile(&name).map(HttpHeaders)
+impl RootContext for HttpHeadersRoot {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        logging::follow_host_level();
+        let plugin_name = properties::plugin_name().unwrap_or_default();
+        let compiled = filter_common::config::load(self.get_plugin_configuration(), |c: Config| {
+            c.compile(&plugin_name)
+        });
+        match compiled {
+            Some(compiled) => {
+                self.rules = Rc::new(compiled);
+                true
+            }
+            None => false,
+        }
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> HeadersStream {
-        HeadersStream {
-            plugin: Rc::clone(plugin),
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(HttpHeaders {
+            rules: Rc::clone(&self.rules),
             values: Vec::new(),
-        }
+        }))
     }
 }
 
 /// One request: the template values captured from its request headers.
-pub struct HeadersStream {
-    plugin: Rc<HttpHeaders>,
+struct HttpHeaders {
+    rules: Rc<Compiled>,
     values: Vec<String>,
 }
 
-impl Context for HeadersStream {}
+impl Context for HttpHeaders {}
 
-impl HttpContext for HeadersStream {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let compiled = &self.plugin.0;
+impl HttpContext for HttpHeaders {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Captured before the changes below, so templates see what the client sent.
-        self.values = compiled.vars.iter().map(fetch).collect();
-        apply(&compiled.request, MapType::HttpRequestHeaders, &self.values);
+        self.values = self.rules.vars.iter().map(|var| self.fetch(var)).collect();
+        apply(
+            &self.rules.request,
+            MapType::HttpRequestHeaders,
+            &self.values,
+        );
         Action::Continue
     }
 
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         apply(
-            &self.plugin.0.response,
+            &self.rules.response,
             MapType::HttpResponseHeaders,
             &self.values,
         );
@@ -66,14 +89,19 @@ impl HttpContext for HeadersStream {
     }
 }
 
-fn fetch(var: &Var) -> String {
-    let value = match var {
-        Var::RequestHeader(name) => headers::get_str(MapType::HttpRequestHeaders, name),
-        Var::DownstreamAddress => properties::get_string(&["source", "address"]),
-        // Inlined at configure time; kept for completeness.
-        Var::PluginName => properties::plugin_name(),
-    };
-    value.unwrap_or_default()
+impl HttpHeaders {
+    /// One template variable's value for this request; empty when the data is absent.
+    fn fetch(&self, var: &Var) -> String {
+        let value = match var {
+            Var::RequestHeader(name) => {
+                self.get_http_request_header_bytes(name).map(headers::lossy)
+            }
+            Var::DownstreamAddress => properties::get_string(&["source", "address"]),
+            // Inlined at configure time; kept for completeness.
+            Var::PluginName => properties::plugin_name(),
+        };
+        value.unwrap_or_default()
+    }
 }
 
 /// Applies one side's rules: remove, then set, then add. As with Envoy's `headers_to_add`,
@@ -85,26 +113,25 @@ fn apply(rules: &Rules, map: MapType, values: &[String]) {
     for (name, pieces) in &rules.set {
         let value = render(pieces, values);
         if !value.is_empty() {
-            headers::set(map, name, &value);
+            headers::set(map, name, value.as_bytes());
         }
     }
     for (name, pieces) in &rules.add {
         let value = render(pieces, values);
         if !value.is_empty() {
-            headers::add(map, name, &value);
+            headers::add(map, name, value.as_bytes());
         }
     }
 }
 
 fn render(pieces: &[Piece], values: &[String]) -> String {
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Literal(s) => out.push_str(s),
-            Piece::Slot(i) => out.push_str(values.get(*i).map_or("", String::as_str)),
-        }
-    }
-    out
+    pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Literal(s) => s.as_str(),
+            Piece::Slot(i) => values.get(*i).map_or("", String::as_str),
+        })
+        .collect()
 }
 
 #[cfg(test)]

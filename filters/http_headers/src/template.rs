@@ -28,7 +28,6 @@ pub fn parse(template: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut rest = template;
-    // `split_once` keeps this free of index panics (and of their formatting code).
     while let Some((before, after)) = rest.split_once('%') {
         literal.push_str(before);
         if let Some(stripped) = after.strip_prefix('%') {
