@@ -1,10 +1,10 @@
-//! The plugin configuration (JSON) and its validated, pre-computed form.
+//! The plugin configuration (JSON) and its validated form: the built-in fields, the headers to
+//! capture with their redaction, and the status patterns of `only_status`.
 
-use crate::fields::{self, Field};
-use crate::status::StatusPattern;
 use filter_common::config::ConfigError;
 use filter_common::headers::validate_name;
-use filter_common::proxy_wasm::types::LogLevel;
+use filter_common::logging::parse_level;
+use proxy_wasm::types::LogLevel;
 use serde::Deserialize;
 
 /// Headers whose values never reach the log, whatever the configuration says.
@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_VALUE_BYTES: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Built-in fields to log, in order; `None` means all of them ([`fields::ALL`]).
+    /// Built-in fields to log, in order; `None` means all of them ([`Field::ALL`]).
     pub fields: Option<Vec<String>>,
     pub request_headers: Vec<String>,
     pub response_headers: Vec<String>,
@@ -51,13 +51,6 @@ impl Default for Config {
     }
 }
 
-/// A header to capture, with its redaction decided once at configure time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderSpec {
-    pub name: String,
-    pub redact: bool,
-}
-
 /// What requests share: the validated configuration in the form the hot path wants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -71,10 +64,33 @@ pub struct Settings {
     pub include_query: bool,
 }
 
+/// The settings of an empty configuration.
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            fields: Field::ALL.to_vec(),
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            sample_rate: 1.0,
+            only_status: Vec::new(),
+            log_level: LogLevel::Info,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            include_query: true,
+        }
+    }
+}
+
+/// A header to capture, with its redaction decided once at configure time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderSpec {
+    pub name: String,
+    pub redact: bool,
+}
+
 impl Settings {
     pub fn from_config(config: Config) -> Result<Settings, ConfigError> {
         let fields = match config.fields {
-            None => fields::ALL.to_vec(),
+            None => Field::ALL.to_vec(),
             Some(names) => parse_fields(&names)?,
         };
         for (i, name) in config.redact.iter().enumerate() {
@@ -84,9 +100,7 @@ impl Settings {
             header_specs("request_headers", config.request_headers, &config.redact)?;
         let response_headers =
             header_specs("response_headers", config.response_headers, &config.redact)?;
-
         if !(0.0..=1.0).contains(&config.sample_rate) {
-            // The value is not echoed: formatting a float would add ~20 KB of code to the module.
             return Err(ConfigError::invalid(
                 "sample_rate",
                 "must be a number from 0.0 to 1.0",
@@ -98,7 +112,7 @@ impl Settings {
             .enumerate()
             .map(|(i, p)| StatusPattern::parse(p).map_err(|m| at("only_status", i, m)))
             .collect::<Result<Vec<_>, _>>()?;
-        let log_level = parse_log_level(&config.log_level).ok_or_else(|| {
+        let log_level = parse_level(&config.log_level).ok_or_else(|| {
             ConfigError::invalid(
                 "log_level",
                 format!(
@@ -145,7 +159,7 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>, ConfigError> {
     let mut fields = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let field = Field::from_name(name).ok_or_else(|| {
-            let expected = fields::NAMES;
+            let expected = Field::ALL.map(Field::name).join(", ");
             at(
                 "fields",
                 i,
@@ -184,17 +198,123 @@ fn at(key: &str, i: usize, message: String) -> ConfigError {
     ConfigError::invalid(format!("{key}[{i}]"), message)
 }
 
-/// Envoy's level names; unlike `log`, proxy-wasm has a distinct `critical`.
-fn parse_log_level(name: &str) -> Option<LogLevel> {
-    match name.to_ascii_lowercase().as_str() {
-        "trace" => Some(LogLevel::Trace),
-        "debug" => Some(LogLevel::Debug),
-        "info" => Some(LogLevel::Info),
-        "warn" | "warning" => Some(LogLevel::Warn),
-        "error" => Some(LogLevel::Error),
-        "critical" => Some(LogLevel::Critical),
-        _ => None,
+/// One built-in field of the line; its name is used both in `fields` and as the JSON key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    StartTime,
+    Method,
+    Authority,
+    Path,
+    Protocol,
+    Status,
+    ResponseFlags,
+    ResponseCodeDetails,
+    RequestBytes,
+    ResponseBytes,
+    DurationMs,
+    UpstreamCluster,
+    UpstreamHost,
+    RequestId,
+    DownstreamAddress,
+    UserAgent,
+    Plugin,
+}
+
+impl Field {
+    /// Every field, in the default order.
+    pub const ALL: [Field; 17] = [
+        Field::StartTime,
+        Field::Method,
+        Field::Authority,
+        Field::Path,
+        Field::Protocol,
+        Field::Status,
+        Field::ResponseFlags,
+        Field::ResponseCodeDetails,
+        Field::RequestBytes,
+        Field::ResponseBytes,
+        Field::DurationMs,
+        Field::UpstreamCluster,
+        Field::UpstreamHost,
+        Field::RequestId,
+        Field::DownstreamAddress,
+        Field::UserAgent,
+        Field::Plugin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::StartTime => "start_time",
+            Field::Method => "method",
+            Field::Authority => "authority",
+            Field::Path => "path",
+            Field::Protocol => "protocol",
+            Field::Status => "status",
+            Field::ResponseFlags => "response_flags",
+            Field::ResponseCodeDetails => "response_code_details",
+            Field::RequestBytes => "request_bytes",
+            Field::ResponseBytes => "response_bytes",
+            Field::DurationMs => "duration_ms",
+            Field::UpstreamCluster => "upstream_cluster",
+            Field::UpstreamHost => "upstream_host",
+            Field::RequestId => "request_id",
+            Field::DownstreamAddress => "downstream_address",
+            Field::UserAgent => "user_agent",
+            Field::Plugin => "plugin",
+        }
     }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// One `only_status` entry: an exact code (`429`), a class (`5xx`) or `0` for requests that
+/// ended without a response (reset before the response started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusPattern {
+    Exact(u16),
+    Class(u16),
+}
+
+impl StatusPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "invalid status pattern `{text}`: expected a code from 100 to 599 (`429`), \
+                 a class `1xx` to `5xx`, or `0` for no response"
+            )
+        };
+        if text == "0" {
+            return Ok(StatusPattern::Exact(0));
+        }
+        if let [class @ b'1'..=b'5', x, y] = text.as_bytes() {
+            if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') {
+                return Ok(StatusPattern::Class(u16::from(class - b'0')));
+            }
+        }
+        match parse_status(text.as_bytes()) {
+            Some(code) if text.len() == 3 && (100..=599).contains(&code) => {
+                Ok(StatusPattern::Exact(code))
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn matches(&self, status: u16) -> bool {
+        match *self {
+            StatusPattern::Exact(code) => status == code,
+            StatusPattern::Class(class) => status / 100 == class && status >= 100,
+        }
+    }
+}
+
+/// A status code as written in `:status`: one to three ASCII digits, anything else is `None`.
+pub fn parse_status(bytes: &[u8]) -> Option<u16> {
+    if !(1..=3).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -211,7 +331,8 @@ mod tests {
     #[test]
     fn empty_config_is_the_documented_default() {
         let s = settings("").unwrap();
-        assert_eq!(s.fields, fields::ALL.to_vec());
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.fields, Field::ALL.to_vec());
         assert!(s.request_headers.is_empty() && s.response_headers.is_empty());
         assert_eq!(s.sample_rate, 1.0);
         assert!(s.only_status.is_empty());
@@ -287,7 +408,7 @@ mod tests {
             ),
             (
                 r#"{"fields":"method"}"#,
-                "field `fields`: invalid type: string \"method\"",
+                "field `fields`: invalid type: string, expected a sequence",
             ),
             (
                 r#"{"request_headers":["X-Up"]}"#,
@@ -324,7 +445,7 @@ mod tests {
             ),
             (
                 r#"{"only_status":[500]}"#,
-                "field `only_status[0]`: invalid type: integer `500`",
+                "field `only_status[0]`: invalid type: integer, expected a string",
             ),
             (
                 r#"{"log_level":"loud"}"#,
@@ -336,7 +457,7 @@ mod tests {
             ),
             (
                 r#"{"max_value_bytes":-5}"#,
-                "field `max_value_bytes`: invalid value: integer `-5`",
+                "field `max_value_bytes`: invalid value: integer, expected usize",
             ),
             (
                 r#"{"include_query":"no"}"#,
@@ -351,6 +472,15 @@ mod tests {
                 "{json}: got `{err}`, expected `{expected}`"
             );
         }
+    }
+
+    #[test]
+    fn type_errors_name_the_kind_never_the_value() {
+        // The example of README.md.
+        assert_eq!(
+            settings(r#"{"sample_rate":"10%"}"#).unwrap_err(),
+            "field `sample_rate`: invalid type: string, expected f64 at line 1 column 20"
+        );
     }
 
     #[test]
@@ -369,5 +499,54 @@ mod tests {
             .request_headers
             .iter()
             .any(|h| h.name == "authorization" && h.redact));
+    }
+
+    #[test]
+    fn field_names_round_trip_and_are_unique() {
+        for f in Field::ALL {
+            assert_eq!(Field::from_name(f.name()), Some(f));
+        }
+        let mut names: Vec<_> = Field::ALL.iter().map(|f| f.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Field::ALL.len());
+        assert_eq!(Field::from_name("Method"), None);
+    }
+
+    #[test]
+    fn status_patterns_are_codes_classes_and_none() {
+        assert_eq!(StatusPattern::parse("429"), Ok(StatusPattern::Exact(429)));
+        assert_eq!(StatusPattern::parse("5xx"), Ok(StatusPattern::Class(5)));
+        assert_eq!(StatusPattern::parse("2XX"), Ok(StatusPattern::Class(2)));
+        assert_eq!(StatusPattern::parse("0"), Ok(StatusPattern::Exact(0)));
+        for bad in [
+            "", "6xx", "0xx", "99", "600", "4x", "+42", "abc", "5xxx", "1000", "x5x", "099",
+        ] {
+            let err = StatusPattern::parse(bad).unwrap_err();
+            assert!(
+                err.starts_with(&format!("invalid status pattern `{bad}`")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_patterns_match() {
+        let five = StatusPattern::Class(5);
+        assert!(five.matches(500) && five.matches(599) && five.matches(503));
+        assert!(!five.matches(499) && !five.matches(600) && !five.matches(0));
+        assert!(StatusPattern::Exact(429).matches(429));
+        assert!(!StatusPattern::Exact(429).matches(428));
+        assert!(StatusPattern::Exact(0).matches(0));
+        assert!(!StatusPattern::Class(1).matches(0));
+    }
+
+    #[test]
+    fn status_codes_from_the_wire() {
+        assert_eq!(parse_status(b"200"), Some(200));
+        assert_eq!(parse_status(b"99"), Some(99));
+        for bad in [&b""[..], b"2000", b"20x", b"-1", b" 200", b"+20"] {
+            assert_eq!(parse_status(bad), None, "{bad:?}");
+        }
     }
 }

@@ -1,11 +1,20 @@
-//! One finished request as the values the log line needs, and its JSON serialization.
+//! One finished request as the values of its log line, the line's JSON, and how bytes from the
+//! wire and the host become log-safe text.
 
-use crate::config::Settings;
-use crate::fields::{Field, ALL};
+use crate::config::{Field, Settings};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::fmt::Write;
 
+/// Appended to a value cut at `max_value_bytes`.
+pub const TRUNCATION_MARKER: &str = "...[truncated]";
+
+/// Replaces the value of a redacted header.
+pub const REDACTED: &str = "[REDACTED]";
+
 /// One value of the line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum Value {
     /// Already escaped, redacted and truncated.
     Text(String),
@@ -16,7 +25,7 @@ pub enum Value {
 /// (the host did not provide it) is left out of the line.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Entry {
-    values: [Option<Value>; ALL.len()],
+    values: [Option<Value>; Field::ALL.len()],
     /// Captured headers, in configuration order; absent headers are not listed.
     pub request_headers: Vec<(String, String)>,
     pub response_headers: Vec<(String, String)>,
@@ -32,100 +41,147 @@ impl Entry {
     pub fn get(&self, field: Field) -> Option<&Value> {
         self.values.get(field as usize).and_then(Option::as_ref)
     }
+
+    /// The line: one JSON object on one line (JSON escaping keeps control characters out).
+    pub fn to_json(&self, settings: &Settings) -> serde_json::Result<String> {
+        serde_json::to_string(&Line {
+            settings,
+            entry: self,
+        })
+    }
 }
 
-/// The JSON object for `entry`: configured fields in order, then the captured header objects.
-/// Written by hand into one buffer: the line only has strings and unsigned integers, and a
-/// JSON library would cost more module size than the whole filter logic.
-pub fn to_json(settings: &Settings, entry: &Entry) -> String {
-    let mut buf = String::with_capacity(512);
-    buf.push('{');
-    for &field in &settings.fields {
-        let Some(value) = entry.get(field) else {
-            continue;
-        };
-        if buf.len() > 1 {
-            buf.push(',');
+/// The configured fields in configured order, then the header objects whose list is configured.
+struct Line<'a> {
+    settings: &'a Settings,
+    entry: &'a Entry,
+}
+
+impl Serialize for Line<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for &field in &self.settings.fields {
+            if let Some(value) = self.entry.get(field) {
+                map.serialize_entry(field.name(), value)?;
+            }
         }
-        push_string(&mut buf, field.name());
-        buf.push(':');
-        match value {
-            Value::Text(s) => push_string(&mut buf, s),
+        if !self.settings.request_headers.is_empty() {
+            map.serialize_entry(
+                "request_headers",
+                &HeaderObject(&self.entry.request_headers),
+            )?;
+        }
+        if !self.settings.response_headers.is_empty() {
+            map.serialize_entry(
+                "response_headers",
+                &HeaderObject(&self.entry.response_headers),
+            )?;
+        }
+        map.end()
+    }
+}
+
+/// Captured headers as a JSON object in capture order.
+struct HeaderObject<'a>(&'a [(String, String)]);
+
+impl Serialize for HeaderObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
+}
+
+/// Bytes as text: valid UTF-8 is kept as is, each byte of an invalid sequence becomes `\xHH`,
+/// so a client's garbage is visible in the log instead of silently replaced.
+pub fn escape_invalid_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
             // Writing to a String cannot fail.
-            Value::Num(n) => {
-                let _ = write!(buf, "{n}");
-            }
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
-    for (key, configured, pairs) in [
-        (
-            "request_headers",
-            &settings.request_headers,
-            &entry.request_headers,
-        ),
-        (
-            "response_headers",
-            &settings.response_headers,
-            &entry.response_headers,
-        ),
-    ] {
-        if configured.is_empty() {
-            continue;
-        }
-        if buf.len() > 1 {
-            buf.push(',');
-        }
-        push_string(&mut buf, key);
-        buf.push_str(":{");
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            if i > 0 {
-                buf.push(',');
-            }
-            push_string(&mut buf, k);
-            buf.push(':');
-            push_string(&mut buf, v);
-        }
-        buf.push('}');
-    }
-    buf.push('}');
-    buf
+    out
 }
 
-/// Appends `s` as a JSON string (RFC 8259): quotes, backslashes and control characters are
-/// escaped, everything else is kept as UTF-8 (the same output as serde_json).
-pub fn push_string(buf: &mut String, s: &str) {
-    buf.push('"');
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        buf.push_str(s.get(plain..i).unwrap_or_default());
-        if escape.is_empty() {
-            buf.push_str(if b < 0x10 { "\\u000" } else { "\\u001" });
-            buf.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-        } else {
-            buf.push_str(escape);
-        }
-        plain = i + 1;
+/// Cuts `text` to at most `max_bytes` bytes (at a character boundary) and appends
+/// [`TRUNCATION_MARKER`] when anything was removed.
+pub fn truncate(mut text: String, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text;
     }
-    buf.push_str(s.get(plain..).unwrap_or_default());
-    buf.push('"');
+    let end = (0..=max_bytes)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text.truncate(end);
+    text.push_str(TRUNCATION_MARKER);
+    text
+}
+
+/// What the log shows for a value from the wire or the host: escaped, then limited in size.
+pub fn clean(bytes: &[u8], max_bytes: usize) -> String {
+    truncate(escape_invalid_utf8(bytes), max_bytes)
+}
+
+/// Nanoseconds since the Unix epoch as RFC 3339, UTC, milliseconds: `2026-11-22T01:13:04.123Z`.
+pub fn rfc3339_millis(unix_nanos: u64) -> String {
+    let secs = unix_nanos / 1_000_000_000;
+    let millis = unix_nanos / 1_000_000 % 1_000;
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let (h, m, s) = (secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): Howard Hinnant's
+/// `civil_from_days`, on or after the epoch.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Counted from 0000-03-01, so that leap days fall at the end of each year.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    (year_of_era + era * 400 + u64::from(month <= 2), month, day)
+}
+
+/// Short codes of Envoy's `CoreResponseFlag`s in bit order (envoy/stream_info/stream_info.h),
+/// as Envoy's access log prints them in `%RESPONSE_FLAGS%`.
+const RESPONSE_FLAG_CODES: [&str; 30] = [
+    "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC",
+    "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR",
+    "UDO",
+];
+
+/// Envoy's `response.flags` attribute (bit N = flag N) as `%RESPONSE_FLAGS%` shows it (`UH,UF`),
+/// so both logs read alike: `-` when no flag is set; bits newer than this table are kept as
+/// `bitN` rather than dropped.
+pub fn response_flags(flags: u64) -> String {
+    if flags == 0 {
+        return "-".to_string();
+    }
+    (0..64usize)
+        .filter(|bit| flags & (1u64 << bit) != 0)
+        .map(|bit| match RESPONSE_FLAG_CODES.get(bit) {
+            Some(code) => code.to_string(),
+            None => format!("bit{bit}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::fields;
 
     fn settings(json: &str) -> Settings {
         Settings::from_config(filter_common::config::parse::<Config>(json.as_bytes()).unwrap())
@@ -159,13 +215,11 @@ mod tests {
     #[test]
     fn default_fields_in_order() {
         let s = settings(r#"{"request_headers":["x-a"],"response_headers":["x-b"]}"#);
-        let line = to_json(&s, &full_entry());
+        let line = full_entry().to_json(&s).unwrap();
         assert_eq!(
             line,
             r#"{"start_time":"2026-11-22T01:13:04.123Z","method":"GET","authority":"example.com","path":"/a?b=1","protocol":"HTTP/1.1","status":200,"response_flags":"-","response_code_details":"via_upstream","request_bytes":3,"response_bytes":5,"duration_ms":12,"upstream_cluster":"backend","upstream_host":"10.0.0.2:8080","request_id":"r1","downstream_address":"10.0.0.1:5555","user_agent":"curl/8","plugin":"logger","request_headers":{"x-a":"1"},"response_headers":{}}"#
         );
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value.as_object().unwrap().len(), fields::ALL.len() + 2);
     }
 
     #[test]
@@ -175,11 +229,12 @@ mod tests {
         entry.set(Field::Status, Some(Value::Num(0)));
         entry.set(Field::Method, Some(Value::Text("POST".into())));
         entry.set(Field::Path, Some(Value::Text("/not-configured".into())));
-        assert_eq!(to_json(&s, &entry), r#"{"status":0,"method":"POST"}"#);
         assert_eq!(
-            to_json(&settings(r#"{"fields":["path"]}"#), &Entry::default()),
-            "{}"
+            entry.to_json(&s).unwrap(),
+            r#"{"status":0,"method":"POST"}"#
         );
+        let none = Entry::default().to_json(&settings(r#"{"fields":["path"]}"#));
+        assert_eq!(none.unwrap(), "{}");
     }
 
     #[test]
@@ -191,31 +246,92 @@ mod tests {
             Some(Value::Text("/\"quoted\"\\\n\u{1}".into())),
         );
         entry.request_headers = vec![("x-q".into(), "caf\\xe9 \u{e9}".into())];
-        let line = to_json(&s, &entry);
         assert_eq!(
-            line,
+            entry.to_json(&s).unwrap(),
             r#"{"path":"/\"quoted\"\\\n\u0001","request_headers":{"x-q":"caf\\xe9 é"}}"#
         );
-        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(back["path"], "/\"quoted\"\\\n\u{1}");
     }
 
     #[test]
-    fn strings_are_escaped_exactly_like_serde_json() {
-        let mut every_char: String = (0u8..0x80).map(char::from).collect();
-        every_char.push_str("\u{e9}\u{2028}\u{1f600}\\x\"");
-        for s in [
-            "",
-            "plain",
-            "a\"b",
-            "\\",
-            "\u{7f}",
-            "x\u{0}y",
-            every_char.as_str(),
-        ] {
-            let mut mine = String::new();
-            push_string(&mut mine, s);
-            assert_eq!(mine, serde_json::to_string(s).unwrap(), "{s:?}");
+    fn valid_utf8_is_unchanged() {
+        assert_eq!(escape_invalid_utf8(b"plain"), "plain");
+        assert_eq!(
+            escape_invalid_utf8("caf\u{e9} \u{1f600}".as_bytes()),
+            "caf\u{e9} \u{1f600}"
+        );
+        assert_eq!(escape_invalid_utf8(b""), "");
+    }
+
+    #[test]
+    fn invalid_bytes_are_hex_escaped() {
+        assert_eq!(escape_invalid_utf8(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(escape_invalid_utf8(b"\xff\xfeok\x80"), "\\xff\\xfeok\\x80");
+        // A truncated multi-byte sequence: each byte is escaped.
+        assert_eq!(escape_invalid_utf8(b"a\xe2\x82"), "a\\xe2\\x82");
+    }
+
+    #[test]
+    fn truncation_marks_and_respects_char_boundaries() {
+        assert_eq!(truncate("abcdef".into(), 6), "abcdef");
+        assert_eq!(truncate("abcdef".into(), 3), "abc...[truncated]");
+        // "é" is two bytes: cutting inside it backs off to the boundary.
+        assert_eq!(truncate("a\u{e9}b".into(), 2), "a...[truncated]");
+        assert_eq!(truncate("\u{e9}".into(), 1), "...[truncated]");
+    }
+
+    #[test]
+    fn clean_escapes_before_cutting() {
+        // The escaped form (7 bytes) is what counts against the limit.
+        assert_eq!(clean(b"ab\xff", 4), "ab\\x...[truncated]");
+        assert_eq!(clean(b"ab\xff", 16), "ab\\xff");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_millis() {
+        const NS: u64 = 1_000_000_000;
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339_millis(1_795_309_984 * NS + 123_456_789),
+            "2026-11-22T01:13:04.123Z"
+        );
+        assert_eq!(rfc3339_millis(951_782_400 * NS), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            rfc3339_millis(4_102_444_799 * NS + 999_999_999),
+            "2099-12-31T23:59:59.999Z"
+        );
+        assert_eq!(rfc3339_millis(u64::MAX), "2554-07-21T23:34:33.709Z");
+    }
+
+    #[test]
+    fn every_day_matches_a_day_counter() {
+        // Walk day by day over 1970..2101 and compare with an independent month-length count.
+        let (mut y, mut m, mut d) = (1970u64, 1u64, 1u64);
+        for days in 0..(131 * 366) {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let len = match m {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            d += 1;
+            if d > len {
+                (d, m) = (1, m + 1);
+                if m > 12 {
+                    (m, y) = (1, y + 1);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn response_flags_as_envoy_prints_them() {
+        assert_eq!(response_flags(0), "-");
+        assert_eq!(response_flags(1), "LH");
+        assert_eq!(response_flags(1 << 1), "UH");
+        assert_eq!(response_flags((1 << 1) | (1 << 8)), "UH,NR");
+        assert_eq!(response_flags(1 << 29), "UDO");
+        assert_eq!(response_flags((1 << 3) | (1 << 40)), "LR,bit40");
     }
 }

@@ -38,17 +38,17 @@ fn every_invalid_config_is_rejected_with_the_field_named() {
         (r#"{"request_headers":["X-Trace"]}"#, "invalid configuration: field `request_headers[0]`: invalid header name `X-Trace`: must be lower-case"),
         (r#"{"request_headers":["x-a","x-a"]}"#, "invalid configuration: field `request_headers[1]`: header `x-a` is listed twice"),
         (r#"{"response_headers":["bad header"]}"#, "invalid configuration: field `response_headers[0]`: invalid header name `bad header`: contains ' '"),
-        (r#"{"response_headers":"content-type"}"#, "invalid configuration: field `response_headers`: invalid type: string \"content-type\", expected a sequence"),
+        (r#"{"response_headers":"content-type"}"#, "invalid configuration: field `response_headers`: invalid type: string, expected a sequence"),
         (r#"{"redact":["x-ok",""]}"#, "invalid configuration: field `redact[1]`: invalid header name ``: empty"),
         (r#"{"sample_rate":2}"#, "invalid configuration: field `sample_rate`: must be a number from 0.0 to 1.0"),
         (r#"{"sample_rate":-0.5}"#, "invalid configuration: field `sample_rate`: must be a number from 0.0 to 1.0"),
-        (r#"{"sample_rate":"10%"}"#, "invalid configuration: field `sample_rate`: invalid type: string \"10%\", expected f64"),
+        (r#"{"sample_rate":"10%"}"#, "invalid configuration: field `sample_rate`: invalid type: string, expected f64"),
         (r#"{"only_status":["5xx","2x"]}"#, "invalid configuration: field `only_status[1]`: invalid status pattern `2x`: expected a code from 100 to 599 (`429`), a class `1xx` to `5xx`, or `0` for no response"),
-        (r#"{"only_status":[404]}"#, "invalid configuration: field `only_status[0]`: invalid type: integer `404`, expected a string"),
+        (r#"{"only_status":[404]}"#, "invalid configuration: field `only_status[0]`: invalid type: integer, expected a string"),
         (r#"{"log_level":"verbose"}"#, "invalid configuration: field `log_level`: unknown level `verbose`: expected trace, debug, info, warn, error or critical"),
         (r#"{"max_value_bytes":0}"#, "invalid configuration: field `max_value_bytes`: must be at least 1"),
-        (r#"{"max_value_bytes":1.5}"#, "invalid configuration: field `max_value_bytes`: invalid type: floating point `1.5`, expected usize"),
-        (r#"{"include_query":1}"#, "invalid configuration: field `include_query`: invalid type: integer `1`, expected a boolean"),
+        (r#"{"max_value_bytes":1.5}"#, "invalid configuration: field `max_value_bytes`: invalid type: floating point, expected usize"),
+        (r#"{"include_query":1}"#, "invalid configuration: field `include_query`: invalid type: integer, expected a boolean"),
     ];
     for (config, expected) in cases {
         let message = rejection(config.as_bytes());

@@ -137,3 +137,35 @@ fn stream_that_never_reached_this_filter_is_still_logged_once() {
     assert_eq!(metric(&plugin, "status_none"), 1);
     assert!(plugin.failure().is_none());
 }
+
+#[test]
+fn client_disconnect_leaves_no_response_headers_to_read_in_on_log_and_does_not_trap() {
+    // proxy-wasm-rust-sdk #82: a client that disconnects (or a stream reset) before the
+    // response leaves on_log without a response header map. The filter reads the maps there
+    // without trapping, and the line still comes out, with an empty `response_headers`.
+    let mut plugin = start(json!({
+        "fields": ["status", "method"],
+        "request_headers": ["x-a"],
+        "response_headers": ["content-type", ":status"],
+    }));
+    let mut s = plugin.http_stream();
+    let mut headers = REQ.to_vec();
+    headers.push(("x-a", "1"));
+    s.request_headers(&headers, false).unwrap();
+    s.reset().unwrap();
+    drop(s);
+    // Reset before the stream reached this filter: on_log is the only callback.
+    let mut s = plugin.http_stream();
+    s.reset().unwrap();
+    drop(s);
+    assert!(plugin.failure().is_none(), "{:?}", plugin.failure());
+    let lines: Vec<Value> = lines(&plugin).into_iter().map(Value::Object).collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"status": 0, "method": "GET", "request_headers": {"x-a": "1"}, "response_headers": {}}),
+            json!({"status": 0, "request_headers": {}, "response_headers": {}}),
+        ]
+    );
+    assert_eq!(metric(&plugin, "status_none"), 2);
+}
