@@ -140,9 +140,9 @@ mod tests {
     #[test]
     fn rejects_bad_values_naming_the_field() {
         let e = error(r#"{"direction":"sideways"}"#);
-        assert!(
-            e.starts_with("field `direction`: unknown variant `sideways`"),
-            "{e}"
+        assert_eq!(
+            e,
+            "field `direction`: unknown variant, expected one of `auto`, `inbound`, `outbound` at line 1 column 23"
         );
         let e = error(r#"{"max_header_size":0}"#);
         assert_eq!(

@@ -1,8 +1,8 @@
 //! The `x-envoy-peer-metadata` value: base64 of a serialized Struct. Encoders pad; decoders
 //! accept padded and unpadded input (Istio decodes without requiring padding).
 
-use crate::structpb::Struct;
-use crate::wire::DecodeError;
+use super::structpb::Struct;
+use super::wire::DecodeError;
 use filter_common::base64;
 use std::fmt;
 
@@ -79,8 +79,8 @@ pub fn check_id(value: &[u8], limits: Limits) -> Result<(), PeerError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::structpb::Value;
     use super::*;
-    use crate::structpb::Value;
 
     const LIMITS: Limits = Limits {
         max_header_size: 64,
@@ -103,8 +103,10 @@ mod tests {
 
     #[test]
     fn accepts_unpadded_and_surrounding_whitespace() {
+        // Padding is optional, so a partial one (a lone `=`) is accepted too.
         for text in [
             "CgsKBE5BTUUSAxoBYQ",
+            "CgsKBE5BTUUSAxoBYQ=",
             "CgsKBE5BTUUSAxoBYQ==",
             " CgsKBE5BTUUSAxoBYQ==\t",
         ] {
@@ -116,7 +118,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_base64() {
-        for text in ["CgsKBE5BTUUSAxoBYQ=", "Cg!K", "CgsKBE5B TUUSAxoBYQ", "Cg-_"] {
+        for text in [
+            "CgsKBE5BTUUSAxoBYQ===",
+            "Cg!K",
+            "CgsKBE5B TUUSAxoBYQ",
+            "Cg-_",
+        ] {
             let err = decode(text.as_bytes(), LIMITS).unwrap_err();
             assert!(matches!(err, PeerError::Base64(_)), "{text}: {err}");
             assert!(err.to_string().starts_with("invalid base64: "), "{err}");

@@ -12,8 +12,14 @@
 //! Decoding follows protobuf parsing rules: fields in any order, unknown fields skipped, a
 //! field whose wire type does not match is treated as unknown, the last oneof member or
 //! duplicate map key wins. A `Value` with no member set decodes as `Null`.
+//!
+//! Our own codec because `prost-types` differs from protobuf C++ on both sides (measured with
+//! prost 0.14 against `src/golden_tests.rs`): it leaves an empty key out of a map entry
+//! (`0a 04 12 02 1a 00` for `{"": ""}` where C++ writes `0a 06 0a 00 12 02 1a 00`), and it
+//! refuses a known field with another wire type, which C++ parses as an unknown field.
 
-use crate::wire::{self, DecodeError, Reader};
+use super::wire::{self, DecodeError, Reader};
+use std::collections::BTreeMap;
 
 /// A dynamically typed value.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,11 +32,11 @@ pub enum Value {
     List(Vec<Value>),
 }
 
-/// A JSON-like object. Fields are kept sorted by key bytes with unique keys, which is the
-/// deterministic order (a sorted `Vec` is much smaller in the module than a `BTreeMap`).
+/// A JSON-like object. A `BTreeMap` keeps its keys in ascending byte order (`String`'s `Ord`),
+/// which is the deterministic order, and keeps one value per key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Struct {
-    fields: Vec<(String, Value)>,
+    fields: BTreeMap<String, Value>,
 }
 
 impl Struct {
@@ -38,21 +44,13 @@ impl Struct {
         Struct::default()
     }
 
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.fields.binary_search_by(|(k, _)| k.as_str().cmp(key))
-    }
-
     /// Sets `key`, replacing any previous value.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
-        let key = key.into();
-        match self.find(&key) {
-            Ok(i) => self.fields[i].1 = value,
-            Err(i) => self.fields.insert(i, (key, value)),
-        }
+        self.fields.insert(key.into(), value);
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| &self.fields[i].1)
+        self.fields.get(key)
     }
 
     /// The string value of `key`, if it holds a string.
@@ -73,7 +71,7 @@ impl Struct {
 
     /// Keys in ascending byte order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(k, _)| k.as_str())
+        self.fields.keys().map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -82,24 +80,6 @@ impl Struct {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
-    }
-
-    /// Builds from entries in wire order: sorted by key, the last duplicate winning. Istio
-    /// sends sorted keys, so the usual cost is one pass; other orders cost one stable sort.
-    fn from_entries(mut fields: Vec<(String, Value)>) -> Struct {
-        if !fields.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: duplicates stay in wire order, so keeping the last keeps the winner.
-            fields.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut unique: Vec<(String, Value)> = Vec::with_capacity(fields.len());
-            for entry in fields {
-                match unique.last_mut() {
-                    Some(last) if last.0 == entry.0 => *last = entry,
-                    _ => unique.push(entry),
-                }
-            }
-            fields = unique;
-        }
-        Struct { fields }
     }
 
     /// Deterministic serialization (see the module documentation).
@@ -169,15 +149,19 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<(), DecodeError> {
 
 fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct, DecodeError> {
     check_depth(depth, max_depth)?;
-    let mut entries = Vec::new();
+    let mut out = Struct::new();
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         match r.tag()? {
-            (1, wire::LEN) => entries.push(decode_entry(r.bytes()?, depth, max_depth)?),
+            // A duplicate key replaces the earlier one: the last wins, as in protobuf maps.
+            (1, wire::LEN) => {
+                let (key, value) = decode_entry(r.bytes()?, depth, max_depth)?;
+                out.insert(key, value);
+            }
             (_, wire_type) => r.skip(wire_type)?,
         }
     }
-    Ok(Struct::from_entries(entries))
+    Ok(out)
 }
 
 fn decode_entry(

@@ -193,9 +193,9 @@ fn xds_attributes_win_over_legacy_ones() {
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
-    metadata_exchange::header::decode(
+    common::header::decode(
         text.as_bytes(),
-        metadata_exchange::header::Limits {
+        common::header::Limits {
             max_header_size: 8192,
             max_depth: 8,
         },

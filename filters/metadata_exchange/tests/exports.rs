@@ -1,5 +1,5 @@
 //! Envoy enters the VM for every callback a module exports, on every request: the module
-//! exports exactly the callbacks this filter implements (`export_filter!` in src/lib.rs).
+//! exports exactly the callbacks this filter implements (`callbacks` in Cargo.toml).
 
 #[test]
 fn exports_only_the_callbacks_it_implements() {

@@ -5,9 +5,9 @@
 
 mod common;
 
+use common::wire::put_varint;
 use common::*;
 use harness::{Action, Level, Plugin, Request, Response};
-use metadata_exchange::wire::put_varint;
 use serde_json::json;
 
 // x-envoy-peer-metadata of the bookinfo reviews-v3 sidecar (Istio 1.14.5), from "Istio metrics
@@ -325,7 +325,7 @@ fn bad_configurations_are_rejected_with_the_reason() {
         Err(harness::Error::ConfigRejected { logs }) => assert!(
             logs.iter().any(|l| l
                 .message
-                .starts_with("invalid configuration: field `direction`: unknown variant `up`")),
+                .starts_with("invalid configuration: field `direction`: unknown variant, expected one of `auto`, `inbound`, `outbound`")),
             "{logs:#?}"
         ),
         other => panic!("unexpected {:?}", other.err()),
@@ -365,4 +365,51 @@ fn repeated_headers_use_the_first_value_and_strip_all() {
     assert_eq!(r.downstream_peer_id.as_deref(), Some(CLIENT_ID.as_bytes()));
     assert!(r.upstream.header_all(MD).is_empty());
     assert!(r.upstream.header_all(MD_ID).is_empty());
+}
+
+/// The SDK's `String` header getters `unwrap` UTF-8: an id that is not UTF-8 must reach the
+/// filter as bytes, be stored byte for byte, and be logged lossily, on both sides.
+#[test]
+fn non_utf8_peer_ids_are_stored_raw_without_trapping() {
+    let id: &[u8] = b"sidecar~\xff\xfe~pod";
+    let mut server = start(server_builder(json!({})));
+    let mut s = server.http_stream();
+    let request: Vec<(&str, &[u8])> = REQUEST
+        .iter()
+        .map(|(k, v)| (*k, v.as_bytes()))
+        .chain([(MD, CLIENT_MD_B64.as_bytes()), (MD_ID, id)])
+        .collect();
+    assert_eq!(s.request_headers(&request, true).unwrap(), Action::Continue);
+    assert_eq!(
+        s.filter_state("wasm.downstream_peer_id").as_deref(),
+        Some(id)
+    );
+    assert!(s.filter_state("wasm.downstream_peer").is_some());
+    assert_eq!(s.request().header_all(MD_ID), Vec::<&str>::new());
+    s.response_headers(&[(":status", "200")], true).unwrap();
+    assert_eq!(s.response().header(MD_ID), Some(SERVER_ID));
+    s.complete().unwrap();
+    drop(s);
+    assert!(server.logs_at(Level::Debug).contains(
+        &"downstream peer: id=sidecar~\u{fffd}\u{fffd}~pod name=client-5c8d7f6b9-abcde namespace=default workload=client app=client version=v1"
+    ));
+    assert!(server.failure().is_none());
+
+    let mut client = start(client_builder(json!({})));
+    let mut s = client.http_stream();
+    s.request_headers(&REQUEST, true).unwrap();
+    let response: [(&str, &[u8]); 3] = [
+        (":status", b"200"),
+        (MD, SERVER_MD_B64.as_bytes()),
+        (MD_ID, id),
+    ];
+    assert_eq!(
+        s.response_headers(&response, true).unwrap(),
+        Action::Continue
+    );
+    assert_eq!(s.filter_state("wasm.upstream_peer_id").as_deref(), Some(id));
+    assert_eq!(s.response().header_all(MD_ID), Vec::<&str>::new());
+    s.complete().unwrap();
+    drop(s);
+    assert!(client.failure().is_none());
 }

@@ -170,9 +170,9 @@ fn additional_labels_are_exchanged_when_present() {
         .send(harness::Request::get("/"), harness::Response::status(200))
         .unwrap();
     let upstream = ex.upstream.unwrap();
-    let sent = metadata_exchange::header::decode(
+    let sent = common::header::decode(
         upstream.header(MD).unwrap().as_bytes(),
-        metadata_exchange::header::Limits {
+        common::header::Limits {
             max_header_size: 8192,
             max_depth: 8,
         },
@@ -223,9 +223,9 @@ fn identity_region_and_zone_are_exchanged() {
             .property(&["xds", "node", "locality", "zone"], "eu-west1-b"),
     );
     let r = run(&mut client, &[], &[]);
-    let sent = metadata_exchange::header::decode(
+    let sent = common::header::decode(
         r.upstream.header(MD).unwrap().as_bytes(),
-        metadata_exchange::header::Limits {
+        common::header::Limits {
             max_header_size: 8192,
             max_depth: 8,
         },

@@ -3,7 +3,15 @@
 #![allow(dead_code)]
 
 use harness::{Message, Plugin, PluginBuilder};
-use metadata_exchange::structpb::{Struct, Value};
+use structpb::{Struct, Value};
+
+// The filter's codec, compiled into the tests from its source: the filter crate is a cdylib only.
+#[path = "../../src/header.rs"]
+pub mod header;
+#[path = "../../src/structpb.rs"]
+pub mod structpb;
+#[path = "../../src/wire.rs"]
+pub mod wire;
 use serde_json::{json, Value as Json};
 
 pub const MD: &str = "x-envoy-peer-metadata";
