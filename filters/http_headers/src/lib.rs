@@ -104,8 +104,10 @@ impl HttpHeaders {
     }
 }
 
-/// Applies one side's rules: remove, then set, then add. As with Envoy's `headers_to_add`,
-/// a value that renders empty (its request data was absent) is not written.
+/// Applies one side's rules: remove, then set, then add. A `set` whose value renders empty
+/// (its request data was absent) removes the header: otherwise a client could supply the
+/// header the filter was meant to own (`x-user: %REQ(x-jwt-sub)%`). A pseudo-header keeps its
+/// value. An `add` that renders empty adds nothing, as Envoy's `headers_to_add` does.
 fn apply(rules: &Rules, map: MapType, values: &[String]) {
     for name in &rules.remove {
         headers::remove(map, name);
@@ -114,6 +116,8 @@ fn apply(rules: &Rules, map: MapType, values: &[String]) {
         let value = render(pieces, values);
         if !value.is_empty() {
             headers::set(map, name, value.as_bytes());
+        } else if !headers::is_pseudo(name) {
+            headers::remove(map, name);
         }
     }
     for (name, pieces) in &rules.add {

@@ -23,12 +23,14 @@ pub enum Part {
 pub const VARIABLES: &str = "%REQUEST_ID%, %PATH%, %METHOD%, %AUTHORITY%, %SCHEME%, \
 %DOWNSTREAM_REMOTE_ADDRESS%, %PLUGIN_NAME%, %REQ(header-name)%";
 
-/// Parses a template; the error names the offending variable.
+/// Parses a template. An error says what is wrong and where (a byte offset), never the text
+/// itself: a header value can be a credential.
 pub fn parse(template: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut rest = template;
     while let Some((before, after)) = rest.split_once('%') {
+        let at = template.len() - rest.len() + before.len();
         literal.push_str(before);
         if let Some(stripped) = after.strip_prefix('%') {
             literal.push('%');
@@ -37,13 +39,17 @@ pub fn parse(template: &str) -> Result<Vec<Part>, String> {
         }
         let Some((name, after_var)) = after.split_once('%') else {
             return Err(format!(
-                "unterminated variable in `{template}` (write %% for a literal %)"
+                "unterminated variable: the `%` at byte {at} has no closing `%` (write %% for a literal %)"
             ));
         };
         if !literal.is_empty() {
             parts.push(Part::Literal(std::mem::take(&mut literal)));
         }
-        parts.push(Part::Var(variable(name)?));
+        let var = variable(name).ok_or_else(|| match name.starts_with("REQ(") {
+            true => format!("invalid header name in %REQ(...)% at byte {at}"),
+            false => format!("unknown template variable at byte {at} (known: {VARIABLES})"),
+        })?;
+        parts.push(Part::Var(var));
         rest = after_var;
     }
     literal.push_str(rest);
@@ -53,26 +59,25 @@ pub fn parse(template: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
-fn variable(name: &str) -> Result<Var, String> {
-    let header = |h: &str| Ok(Var::RequestHeader(h.to_string()));
+fn variable(name: &str) -> Option<Var> {
+    let header = |h: &str| Some(Var::RequestHeader(h.to_string()));
     match name {
         "REQUEST_ID" => header("x-request-id"),
         "PATH" => header(":path"),
         "METHOD" => header(":method"),
         "AUTHORITY" => header(":authority"),
         "SCHEME" => header(":scheme"),
-        "DOWNSTREAM_REMOTE_ADDRESS" => Ok(Var::DownstreamAddress),
-        "PLUGIN_NAME" => Ok(Var::PluginName),
-        _ => match name.strip_prefix("REQ(").and_then(|n| n.strip_suffix(')')) {
+        "DOWNSTREAM_REMOTE_ADDRESS" => Some(Var::DownstreamAddress),
+        "PLUGIN_NAME" => Some(Var::PluginName),
+        _ => {
             // Envoy matches header names case-insensitively here; the host map is lower-case.
-            Some(h) if filter_common::headers::validate_name(&h.to_ascii_lowercase()).is_ok() => {
-                header(&h.to_ascii_lowercase())
-            }
-            Some(h) => Err(format!("invalid header name `{h}` in %REQ(...)%")),
-            None => Err(format!(
-                "unknown template variable `%{name}%` (known: {VARIABLES})"
-            )),
-        },
+            let h = name
+                .strip_prefix("REQ(")?
+                .strip_suffix(')')?
+                .to_ascii_lowercase();
+            filter_common::headers::validate_name(&h).ok()?;
+            header(&h)
+        }
     }
 }
 
@@ -136,16 +141,16 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         assert_eq!(
-            parse("%NOPE%").unwrap_err(),
-            format!("unknown template variable `%NOPE%` (known: {VARIABLES})")
+            parse("x %NOPE%").unwrap_err(),
+            format!("unknown template variable at byte 2 (known: {VARIABLES})")
         );
         assert_eq!(
             parse("50% off").unwrap_err(),
-            "unterminated variable in `50% off` (write %% for a literal %)"
+            "unterminated variable: the `%` at byte 2 has no closing `%` (write %% for a literal %)"
         );
         assert_eq!(
             parse("%REQ(bad name)%").unwrap_err(),
-            "invalid header name `bad name` in %REQ(...)%"
+            "invalid header name in %REQ(...)% at byte 0"
         );
         assert!(parse("%REQ()%").is_err());
     }

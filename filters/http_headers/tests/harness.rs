@@ -156,6 +156,72 @@ fn value_rendering_empty_is_not_written() {
     assert_eq!(up.header("x-ua"), None);
 }
 
+/// Issue 17: a `set` meant to own a header must not leave the client's copy when its data is
+/// absent (a client without `x-jwt-sub` sending `x-user: admin`).
+#[test]
+fn set_rendering_empty_removes_the_clients_copy() {
+    let mut plugin = start(json!({
+        "request": {"set": {"x-user": "%REQ(x-jwt-sub)%", ":path": "%REQ(x-rewrite)%"}},
+        "response": {"set": {"x-upstream-id": "%REQUEST_ID%"}}
+    }));
+    let forged = Request::get("/p")
+        .header("x-user", "admin")
+        .header("x-user", "root");
+    let upstream = ok().header("x-upstream-id", "from-upstream");
+    let ex = plugin.send(forged, upstream).unwrap();
+    let up = ex.upstream.unwrap();
+    assert!(
+        up.header_all("x-user").is_empty(),
+        "{:?}",
+        up.header_all("x-user")
+    );
+    // A pseudo-header cannot be removed: it keeps the client's value.
+    assert_eq!(up.header(":path"), Some("/p"));
+    assert_eq!(ex.client.header("x-upstream-id"), None);
+
+    let ex = plugin
+        .send(
+            Request::get("/p")
+                .header("x-user", "admin")
+                .header("x-jwt-sub", "alice"),
+            ok(),
+        )
+        .unwrap();
+    assert_eq!(ex.upstream.unwrap().header_all("x-user"), vec!["alice"]);
+}
+
+/// Issue 17: a header value can be a static credential; an invalid one is rejected without
+/// repeating it.
+#[test]
+fn config_errors_never_repeat_a_configured_value() {
+    for config in [
+        json!({"request": {"set": {"authorization": "Bearer s3cr3t-%oops"}}}),
+        json!({"request": {"set": {"authorization": "Bearer %s3cr3t%"}}}),
+        json!({"request": {"add": {"x-key": "%REQ(s3cr3t key)%"}}}),
+        json!({"request": {"set": {"x-key": 7031975}}}),
+    ] {
+        let err = Plugin::builder("http_headers")
+            .config_json(config.clone())
+            .start()
+            .err();
+        let Some(Error::ConfigRejected { logs }) = err else {
+            panic!("config {config} was not rejected: {err:?}");
+        };
+        let line = logs
+            .iter()
+            .find(|l| l.level >= Level::Error)
+            .map(|l| l.message.clone())
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("invalid configuration: "),
+            "{config}: {line}"
+        );
+        for secret in ["s3cr3t", "oops", "Bearer", "7031975"] {
+            assert!(!line.contains(secret), "{config}: {line}");
+        }
+    }
+}
+
 #[test]
 fn invalid_utf8_in_templated_header_is_replaced_not_trapped() {
     let mut plugin = start(json!({"response": {"set": {"x-ua": "%REQ(user-agent)%"}}}));
@@ -238,11 +304,11 @@ fn every_config_error_is_rejected_with_one_clear_log_line() {
         ),
         (
             r#"{"request":{"set":{"x":"%NOPE%"}}}"#,
-            "request.set.x: unknown template variable `%NOPE%`",
+            "request.set.x: unknown template variable at byte 0",
         ),
         (
             r#"{"response":{"add":{"x":"50% off"}}}"#,
-            "response.add.x: unterminated variable in `50% off`",
+            "response.add.x: unterminated variable: the `%` at byte 2 has no closing `%`",
         ),
         (
             r#"{"request":{"set":{"x":"1"},"remove":["x"]}}"#,
