@@ -1,5 +1,5 @@
 //! Behaviours the differential runs (tools/envoy-e2e) and the probes measured in Envoy 1.40 where
-//! the harness used to differ (harness/ENVOY-DIFFERENCES.md, harness/probes/NEEDS.md).
+//! the harness used to differ (harness/ENVOY-DIFFERENCES.md).
 mod common;
 use common::{lines, probe, since};
 use harness::{Action, Request, Response};

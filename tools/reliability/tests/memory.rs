@@ -87,7 +87,7 @@ fn run(name: &str, mut plugin: Plugin, names: &[&str], values: &[Vec<u8>], callo
 
 /// Envoy's default `max_request_headers_kb` (60 KiB): larger header maps never reach a
 /// filter (Envoy answers 431 first), so the steady state is measured within it. (With maps of
-/// 1 MiB and more, allocator fragmentation grows the heap in rare steps: see FINDINGS.md.)
+/// 1 MiB and more, allocator fragmentation grows the heap in rare steps: see SECURITY.md.)
 const ENVOY_HEADER_LIMIT: usize = 60 * 1024;
 
 fn size(h: &[(String, Vec<u8>)]) -> usize {

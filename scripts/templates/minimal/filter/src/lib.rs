@@ -6,53 +6,75 @@ mod config;
 
 use config::Config;
 use filter_common::headers::{self, MapType};
+use filter_common::logging;
 use filter_common::metrics::Counter;
-use filter_common::proxy_wasm::traits::{Context, HttpContext};
-use filter_common::proxy_wasm::types::Action;
-use filter_common::Plugin;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
 
-filter_common::export_filter!({{Name}});
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new({{Name}}Root::default())
+    });
+}}
 
 /// What every request shares: the validated configuration and the metric handle.
-pub struct {{Name}} {
+struct Shared {
     config: Config,
     /// Responses that got the header.
     tagged: Counter,
 }
 
-impl Plugin for {{Name}} {
-    type Config = Config;
-    type Http = {{Name}}Stream;
+/// The root context: checks the configuration and hands it to every request.
+#[derive(Default)]
+struct {{Name}}Root {
+    shared: Option<Rc<Shared>>,
+}
 
-    fn configure(config: Config) -> Result<Self, String> {
-        config.validate().map_err(|e| e.to_string())?;
-        Ok({{Name}} {
-            config,
-            tagged: Counter::define("{{name}}.responses_tagged"),
-        })
+impl Context for {{Name}}Root {}
+
+impl RootContext for {{Name}}Root {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        logging::follow_host_level();
+        let shared = filter_common::config::load(self.get_plugin_configuration(), |config: Config| {
+            config.validate().map_err(|e| e.to_string())?;
+            Ok(Shared {
+                config,
+                tagged: Counter::define("{{name}}.responses_tagged"),
+            })
+        });
+        self.shared = shared.map(Rc::new);
+        self.shared.is_some()
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> {{Name}}Stream {
-        {{Name}}Stream {
-            plugin: Rc::clone(plugin),
-        }
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Never `None`: the SDK traps on it. Without an accepted configuration (Envoy does not
+        // route traffic to such a plugin) the request passes untouched.
+        Some(Box::new({{Name}} {
+            shared: self.shared.clone(),
+        }))
     }
 }
 
 /// One request.
-pub struct {{Name}}Stream {
-    plugin: Rc<{{Name}}>,
+struct {{Name}} {
+    shared: Option<Rc<Shared>>,
 }
 
-impl Context for {{Name}}Stream {}
+impl Context for {{Name}} {}
 
-impl HttpContext for {{Name}}Stream {
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let config = &self.plugin.config;
-        // `set` replaces a value the upstream sent, so the client sees exactly one.
-        if headers::set(MapType::HttpResponseHeaders, &config.header, &config.value) {
-            self.plugin.tagged.inc();
+impl HttpContext for {{Name}} {
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Some(shared) = &self.shared {
+            // `set` replaces a value the upstream sent, so the client sees exactly one.
+            if headers::set(MapType::HttpResponseHeaders, &shared.config.header, shared.config.value.as_bytes()) {
+                shared.tagged.inc();
+            }
         }
         Action::Continue
     }
