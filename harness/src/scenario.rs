@@ -10,12 +10,14 @@ use serde_json::Value;
 use std::fmt;
 use std::path::Path;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     /// Workspace filter name or `.wasm` path (the CLI argument wins).
     pub filter: Option<String>,
     pub plugin: PluginSpec,
+    /// Several plugin configurations: the requests run once per entry (instead of `plugin`).
+    pub plugins: Vec<PluginSpec>,
     pub node: NodeSpec,
     /// Extra attributes: path segments and a typed value.
     pub properties: Vec<PropertySpec>,
@@ -26,7 +28,7 @@ pub struct Scenario {
     pub expect: Option<Expect>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginSpec {
     pub name: Option<String>,
@@ -39,7 +41,7 @@ pub struct PluginSpec {
     pub clusters: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSpec {
     pub id: Option<String>,
@@ -47,7 +49,7 @@ pub struct NodeSpec {
     pub metadata: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PropertySpec {
     pub path: Vec<String>,
@@ -57,7 +59,7 @@ pub struct PropertySpec {
     pub double: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalloutSpec {
     pub cluster: String,
@@ -68,7 +70,7 @@ pub struct CalloutSpec {
     pub fail: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestSpec {
     pub name: Option<String>,
@@ -93,7 +95,7 @@ pub struct ResponseSpec {
     pub trailers: HeaderList,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Expect {
     /// What the upstream received; `reached: false` means the filter answered locally.
@@ -105,7 +107,7 @@ pub struct Expect {
     pub metrics: Vec<MetricExpect>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MessageExpect {
     pub reached: Option<bool>,
@@ -113,9 +115,12 @@ pub struct MessageExpect {
     pub headers: HeaderExpect,
     pub body: Option<String>,
     pub body_contains: Option<String>,
+    /// The body parsed as JSON contains these fields with these values (objects are matched
+    /// as subsets, recursively; anything else must be equal).
+    pub json_equal: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeaderExpect {
     pub present: Vec<String>,
@@ -124,7 +129,7 @@ pub struct HeaderExpect {
     pub equal: HeaderList,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogExpect {
     pub level: Option<String>,
@@ -133,7 +138,7 @@ pub struct LogExpect {
     pub absent: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricExpect {
     pub name: String,
@@ -184,11 +189,19 @@ impl<'de> Deserialize<'de> for HeaderList {
     }
 }
 
-/// Reads a scenario: `.json` as JSON, anything else as YAML.
+/// Reads a scenario: `.json` as JSON, anything else as YAML. A relative `.wasm` path in
+/// `filter:` is relative to the scenario file (else to the working directory).
 pub fn load(path: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text, path.extension().is_some_and(|e| e == "json"))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let mut s = parse(&text, path.extension().is_some_and(|e| e == "json"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let (Some(f), Some(dir)) = (&s.filter, path.parent()) {
+        let beside = dir.join(f);
+        if crate::workspace::is_module_path(f) && Path::new(f).is_relative() && beside.is_file() {
+            s.filter = Some(beside.to_string_lossy().into_owned());
+        }
+    }
+    Ok(s)
 }
 
 pub fn parse(text: &str, json: bool) -> Result<Scenario, String> {
@@ -202,7 +215,44 @@ pub fn parse(text: &str, json: bool) -> Result<Scenario, String> {
 }
 
 impl Scenario {
+    /// One scenario per plugin configuration: itself, or one per `plugins` entry.
+    pub fn per_plugin(&self) -> Vec<Scenario> {
+        if self.plugins.is_empty() {
+            return vec![self.clone()];
+        }
+        self.plugins
+            .iter()
+            .map(|p| Scenario {
+                plugin: p.clone(),
+                plugins: Vec::new(),
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// How a run of `per_plugin()[index]` is named in reports: `plugin 'name'` or
+    /// `plugins[index]`; empty for a scenario with one plugin.
+    pub fn plugin_label(&self, index: usize) -> String {
+        match self.plugins.get(index) {
+            Some(p) => match &p.name {
+                Some(n) => format!("plugin '{n}'"),
+                None => format!("plugins[{index}]"),
+            },
+            None => String::new(),
+        }
+    }
+
     fn validate(&self) -> Result<(), String> {
+        if !self.plugins.is_empty()
+            && (self.plugin.name.is_some()
+                || self.plugin.root_id.is_some()
+                || self.plugin.vm_id.is_some()
+                || self.plugin.config.is_some()
+                || self.plugin.fail_open
+                || !self.plugin.clusters.is_empty())
+        {
+            return Err("give either `plugin` or `plugins`, not both".into());
+        }
         for (i, p) in self.properties.iter().enumerate() {
             let n = [
                 p.string.is_some(),
@@ -517,6 +567,7 @@ fn check_message(side: &str, e: &MessageExpect, m: Option<&Message>, out: &mut V
             || !e.headers.present.is_empty()
             || !e.headers.equal.0.is_empty()
             || e.body.is_some()
+            || e.json_equal.is_some()
         {
             out.push(format!(
                 "{side}: expected a message, but the request never reached it (local reply)"
@@ -565,6 +616,32 @@ fn check_message(side: &str, e: &MessageExpect, m: Option<&Message>, out: &mut V
                 m.body_str()
             ));
         }
+    }
+    if let Some(want) = &e.json_equal {
+        match serde_json::from_slice::<Value>(&m.body) {
+            Ok(got) => json_subset(&format!("{side} body"), want, &got, out),
+            Err(err) => out.push(format!(
+                "{side} body: expected JSON, got {:?} ({err})",
+                m.body_str()
+            )),
+        }
+    }
+}
+
+/// `want` ⊆ `got`: object fields recursively, everything else equal. Failures name the field
+/// by its JSON path (`client body.user.name`).
+fn json_subset(at: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => json_subset(&format!("{at}.{k}"), wv, gv, out),
+                    None => out.push(format!("{at}.{k}: expected {wv}, got no such field")),
+                }
+            }
+        }
+        _ if want == got => {}
+        _ => out.push(format!("{at}: expected {want}, got {got}")),
     }
 }
 

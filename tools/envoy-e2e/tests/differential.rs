@@ -16,12 +16,16 @@ fn harness_and_envoy_agree_on_every_scenario() {
     let mut problems = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let report = match diff::run_file(file, None) {
+        let reports = match diff::run_file(file, None) {
             Ok(r) => r,
             Err(e) => {
                 problems.push(format!("{name}: {e}"));
                 continue;
             }
+        };
+        let [report] = &reports[..] else {
+            problems.push(format!("{name}: expected one plugin configuration"));
+            continue;
         };
         if !report.unsupported.is_empty() {
             problems.push(format!(

@@ -110,7 +110,11 @@ fn bootstrap(
     upstream: u16,
     clusters: Vec<Value>,
 ) -> String {
-    let name = s.plugin.name.clone().unwrap_or_else(|| filter.to_string());
+    let name = s
+        .plugin
+        .name
+        .clone()
+        .unwrap_or_else(|| paths::module_name(filter));
     let config = match &s.plugin.config {
         Some(Value::String(text)) => text.clone(),
         Some(other) => other.to_string(),
@@ -177,17 +181,35 @@ fn bootstrap(
 
 /// The filter's log lines in `text` as `level: message` (Envoy says `warning` for warn).
 /// Envoy prefixes them `wasm log[ <plugin_name>][ <root_id>][ <vm_id>]: ` (the plugin name
-/// only in a stream's context); the only module in these runs is the filter under test.
+/// only in a stream's context); the only module in these runs is the filter under test. A
+/// message with newlines (a Rust panic message) continues on lines without a `[level]` prefix.
 fn filter_logs(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_wasm_log = false;
+    for line in text.lines() {
+        if !line.starts_with('[') {
+            if in_wasm_log {
+                if let Some(last) = out.last_mut() {
+                    last.push('\n');
+                    last.push_str(line);
+                }
+            }
+            continue;
+        }
+        in_wasm_log = false;
+        let parsed = (|| {
             let level = line.strip_prefix('[')?.split(']').next()?;
             let level = if level == "warning" { "warn" } else { level };
             let (_, rest) = line.split_once("][wasm] wasm log")?;
             let (_, message) = rest.split_once(": ")?;
             Some(format!("{level}: {message}"))
-        })
-        .collect()
+        })();
+        if let Some(l) = parsed {
+            out.push(l);
+            in_wasm_log = true;
+        }
+    }
+    out
 }
 
 fn access_lines(log: &str) -> Vec<String> {
@@ -209,6 +231,7 @@ fn to_msg_request(r: &Request) -> Msg {
     Msg {
         headers: group(pairs, IGNORED_UPSTREAM),
         body: String::from_utf8_lossy(&r.body).into_owned(),
+        trailers: group(r.trailers.iter().map(|(n, v)| (n.as_str(), v.clone())), &[]),
     }
 }
 
@@ -219,6 +242,7 @@ fn to_msg_response(r: &Response) -> Msg {
     Msg {
         headers: group(pairs, IGNORED_CLIENT),
         body: r.body_text(),
+        ..Msg::default()
     }
 }
 
@@ -252,7 +276,7 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
         }
     }
     let text = bootstrap(s, filter, &module, upstream._server.port(), clusters);
-    let envoy = match EnvoyBuilder::new(filter)
+    let envoy = match EnvoyBuilder::new(&paths::module_name(filter))
         .bootstrap(text)
         .module(&module)
         .component_log_level("wasm:trace")
