@@ -370,6 +370,19 @@ impl RequestSpec {
         r.headers.extend(headers(&self.headers));
         r.body = self.body.clone().unwrap_or_default().into_bytes();
         r.trailers = headers(&self.trailers);
+        // What Envoy's filters see from an HTTP/1.1 client: the client's content-length for a
+        // body, then x-forwarded-proto added by the connection manager when the client sent none.
+        if !r.body.is_empty() && r.trailers.is_empty() && !has(&r.headers, "content-length") {
+            r.headers.push((
+                "content-length".into(),
+                r.body.len().to_string().into_bytes(),
+            ));
+        }
+        if !has(&r.headers, "x-forwarded-proto") {
+            let scheme = self.scheme.as_deref().unwrap_or("http");
+            r.headers
+                .push(("x-forwarded-proto".into(), scheme.as_bytes().to_vec()));
+        }
         r
     }
     pub fn label(&self, index: usize) -> String {
@@ -391,8 +404,21 @@ impl ResponseSpec {
         r.headers.extend(headers(&self.headers));
         r.body = self.body.clone().unwrap_or_default().into_bytes();
         r.trailers = headers(&self.trailers);
+        // An HTTP/1.1 upstream frames its body with its own content-length (the scenario's
+        // value is replaced), unless it sends trailers (chunked).
+        if r.trailers.is_empty() {
+            r.headers.retain(|(n, _)| n != "content-length");
+            r.headers.push((
+                "content-length".into(),
+                r.body.len().to_string().into_bytes(),
+            ));
+        }
         r
     }
+}
+
+fn has(h: &Headers, name: &str) -> bool {
+    h.iter().any(|(n, _)| n == name)
 }
 
 /// The outcome of one request.
@@ -456,7 +482,9 @@ pub fn run(s: &Scenario, plugin: &mut Plugin) -> Outcome {
     Outcome { requests, failures }
 }
 
-/// `send`, failing the callouts the scenario says fail.
+/// One request through a new stream, failing the callouts the scenario says fail. A trap
+/// fails the stream as Envoy does (a 503 `wasm_fail_stream` local reply), which is what the
+/// client observes, so it is an exchange rather than an error.
 fn send_failing(
     plugin: &mut Plugin,
     s: &Scenario,
@@ -469,11 +497,11 @@ fn send_failing(
         .filter(|c| c.fail)
         .map(|c| c.cluster.as_str())
         .collect();
-    if failing.is_empty() {
-        return plugin.send(req, resp);
-    }
     let mut stream = plugin.http_stream();
-    let r = drive(&mut stream, &failing, req, resp);
+    let r = match drive(&mut stream, &failing, req, resp) {
+        Err(crate::Error::Trap { .. }) if stream.local_reply().is_some() => Ok(()),
+        r => r,
+    };
     let ex = r.map(|()| Exchange {
         upstream: if stream.local_reply().is_some() && stream.replied_before_upstream() {
             None

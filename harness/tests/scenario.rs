@@ -27,8 +27,9 @@ plugin:
 
 #[test]
 fn answered_and_failed_callouts() {
+    // headers=4: :status, x-u, the upstream's content-length and x-envoy-upstream-service-time.
     let ok = run(&format!(
-        "{CALLOUT}callouts:\n  - {{cluster: auth, response: {{status: 200, headers: {{x-u: '1'}}}}}}\nrequests:\n  - expect:\n      upstream: {{reached: true, headers: {{present: [x-answer]}}}}\n      logs: [{{level: info, contains: 'headers=3'}}]\n"
+        "{CALLOUT}callouts:\n  - {{cluster: auth, response: {{status: 200, headers: {{x-u: '1'}}}}}}\nrequests:\n  - expect:\n      upstream: {{reached: true, headers: {{present: [x-answer]}}}}\n      logs: [{{level: info, contains: 'headers=4'}}]\n"
     ));
     assert!(ok.passed(), "{ok:#?}");
     // `fail: true` is a refused connection: Envoy's router answers 503 with its text body.
