@@ -21,13 +21,13 @@ pub fn unsupported(s: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
     for p in &s.properties {
         if p.path != ["xds", "listener_direction"] {
-            out.push(format!("property {} (only xds.listener_direction maps to Envoy, as the listener's traffic_direction)", p.path.join(".")));
+            out.push(format!("property {}: Envoy computes its attributes itself; only xds.listener_direction has an Envoy counterpart (the listener's traffic_direction)", p.path.join(".")));
         }
     }
     for (i, r) in s.requests.iter().enumerate() {
         if !r.trailers.0.is_empty() {
             out.push(format!(
-                "request {}: request trailers (the HTTP/1.1 client sends none)",
+                "request {}: request trailers: the differential client speaks HTTP/1.1 without chunked trailers",
                 i + 1
             ));
         }
@@ -35,16 +35,22 @@ pub fn unsupported(s: &Scenario) -> Vec<String> {
             .as_ref()
             .is_some_and(|x| !x.trailers.0.is_empty())
         {
-            out.push(format!("request {}: response trailers", i + 1));
+            out.push(format!(
+                "request {}: response trailers: the scripted HTTP/1.1 upstream sends none",
+                i + 1
+            ));
         }
         if r.headers.0.iter().any(|(n, _)| n.starts_with(':')) {
             out.push(format!(
-                "request {}: pseudo-headers in `headers` (use method/path/authority)",
+                "request {}: pseudo-headers in `headers`: an HTTP/1.1 request line carries only method, path and authority (use those fields)",
                 i + 1
             ));
         }
         if r.scheme.as_deref().is_some_and(|s| s != "http") {
-            out.push(format!("request {}: scheme other than http", i + 1));
+            out.push(format!(
+                "request {}: scheme other than http: the listener is plain HTTP on loopback",
+                i + 1
+            ));
         }
     }
     out
