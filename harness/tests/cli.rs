@@ -205,3 +205,16 @@ requests:
         text(&out.stderr)
     );
 }
+
+/// `harness diff` hands over to `envoy-diff` (tools/envoy-e2e), arguments and exit code included;
+/// a missing scenario file is its usage error, before any Envoy is needed.
+#[test]
+fn diff_is_envoy_diff() {
+    let out = harness(&["diff", "--filter", "x.wasm", "no-such-scenario.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("envoy-diff: no-such-scenario.yaml: no such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
