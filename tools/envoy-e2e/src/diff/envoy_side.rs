@@ -25,12 +25,6 @@ pub fn unsupported(s: &Scenario) -> Vec<String> {
         }
     }
     for (i, r) in s.requests.iter().enumerate() {
-        if !r.trailers.0.is_empty() {
-            out.push(format!(
-                "request {}: request trailers: the differential client speaks HTTP/1.1 without chunked trailers",
-                i + 1
-            ));
-        }
         if r.response
             .as_ref()
             .is_some_and(|x| !x.trailers.0.is_empty())
@@ -71,9 +65,13 @@ fn closed_port() -> u16 {
         .unwrap_or(1)
 }
 
+/// A static cluster on loopback that forwards HTTP/1.1 trailers (chunked) to its endpoint.
 fn cluster(name: &str, port: u16) -> Value {
     json!({
         "name": name, "connect_timeout": "1s", "type": "STATIC",
+        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http_protocol_options": {"enable_trailers": true}}}},
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
     })
@@ -163,6 +161,8 @@ fn bootstrap(
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "ingress",
+                        // Chunked requests may end with trailers (scenario `trailers:`).
+                        "http_protocol_options": {"enable_trailers": true},
                         // No headers of Envoy's own that the harness would not have.
                         "generate_request_id": false,
                         "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
@@ -314,7 +314,11 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             spec.body.as_deref().unwrap_or("").as_bytes(),
         );
         let t = Instant::now();
-        let result = envoy.send(&req);
+        let result = if spec.trailers.0.is_empty() {
+            envoy.send(&req)
+        } else {
+            send_chunked(envoy.addr(), &req, &header_refs(&spec.trailers))
+        };
         let sent = t.elapsed();
         wait_stream_done(&envoy, i + 1);
         if std::env::var_os("ENVOY_DIFF_TRACE").is_some() {
@@ -358,6 +362,39 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
         requests,
         metrics,
     })
+}
+
+/// Sends `req` with a chunked body (one chunk) ending in `trailers`, as an HTTP/1.1 client with
+/// request trailers does, and reads the response.
+fn send_chunked(
+    addr: std::net::SocketAddr,
+    req: &Request,
+    trailers: &[(&str, &str)],
+) -> Result<Response, String> {
+    use std::io::{BufReader, Write};
+    let mut text = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
+    for (n, v) in &req.headers {
+        text.push_str(&format!("{n}: {v}\r\n"));
+    }
+    text.push_str("transfer-encoding: chunked\r\n\r\n");
+    let mut bytes = text.into_bytes();
+    if !req.body.is_empty() {
+        bytes.extend_from_slice(format!("{:x}\r\n", req.body.len()).as_bytes());
+        bytes.extend_from_slice(&req.body);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n");
+    for (n, v) in trailers {
+        bytes.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"\r\n");
+    let io = |e: std::io::Error| format!("request failed: {e}");
+    let mut stream = std::net::TcpStream::connect(addr).map_err(io)?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(io)?;
+    stream.write_all(&bytes).map_err(io)?;
+    echo_upstream::http::read_response(&mut BufReader::new(stream), &req.method).map_err(io)
 }
 
 /// Waits until Envoy has access-logged `n` streams and its log has stopped growing for a
