@@ -1,7 +1,7 @@
 //! Envoy's header-map rules for `proxy_add_header_map_value`, `_replace_`, `_remove_`, `_get_`
 //! and `proxy_set_header_map_pairs`, and for the maps its HTTP/1.1 codec builds.
 //!
-//! Envoy keeps some headers "inline" (O(1) slots; `envoy/http/header_map.h`, macros
+//! Envoy keeps some headers "inline" (O(1) slots; `envoy/http/header_map.h` lines 172–265, macros
 //! `INLINE_REQ_HEADERS`, `INLINE_RESP_HEADERS`, `INLINE_REQ_RESP_HEADERS`,
 //! `INLINE_RESP_HEADERS_TRAILERS`, plus the `RegisterCustomInlineHeader` registrations of the
 //! extensions linked into the binary). An inline header has one entry: adding it again appends
