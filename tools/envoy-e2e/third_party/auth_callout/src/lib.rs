@@ -50,7 +50,9 @@ impl HttpContext for AuthCallout {
 impl Context for AuthCallout {
     fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
         let status = self.get_http_call_response_header(":status");
-        let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+        let body = self
+            .get_http_call_response_body(0, body_size)
+            .unwrap_or_default();
         if status.as_deref() == Some("200") && body == b"allow" {
             info!("auth call {token}: access granted");
             self.resume_http_request();
@@ -61,6 +63,10 @@ impl Context for AuthCallout {
             status.unwrap_or_default(),
             body.len()
         );
-        self.send_http_response(403, vec![("Powered-By", "proxy-wasm")], Some(b"Access forbidden.\n"));
+        self.send_http_response(
+            403,
+            vec![("Powered-By", "proxy-wasm")],
+            Some(b"Access forbidden.\n"),
+        );
     }
 }
