@@ -405,14 +405,16 @@ impl ResponseSpec {
         r.body = self.body.clone().unwrap_or_default().into_bytes();
         r.trailers = headers(&self.trailers);
         // An HTTP/1.1 upstream frames its body with its own content-length (the scenario's
-        // value is replaced), unless it sends trailers (chunked).
-        if r.trailers.is_empty() {
-            r.headers.retain(|(n, _)| n != "content-length");
-            r.headers.push((
-                "content-length".into(),
-                r.body.len().to_string().into_bytes(),
-            ));
-        }
+        // value is replaced), or chunked when it sends trailers; Envoy keeps either header in
+        // the map the filter sees.
+        r.headers
+            .retain(|(n, _)| n != "content-length" && n != "transfer-encoding");
+        let framing = if r.trailers.is_empty() {
+            ("content-length", r.body.len().to_string().into_bytes())
+        } else {
+            ("transfer-encoding", b"chunked".to_vec())
+        };
+        r.headers.push((framing.0.into(), framing.1));
         r
     }
 }

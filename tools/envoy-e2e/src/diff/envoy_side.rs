@@ -3,6 +3,7 @@
 //! response and records what it received; callout clusters point at servers answering with
 //! the scenario's callout responses (a `fail: true` cluster points at a closed port).
 
+use super::chunked;
 use super::observation::{group, Msg, Observation, RequestObs, IGNORED_CLIENT, IGNORED_UPSTREAM};
 use crate::{ecds, paths, Envoy, EnvoyBuilder};
 use echo_upstream::{client, Request, Response, Server};
@@ -25,15 +26,6 @@ pub fn unsupported(s: &Scenario) -> Vec<String> {
         }
     }
     for (i, r) in s.requests.iter().enumerate() {
-        if r.response
-            .as_ref()
-            .is_some_and(|x| !x.trailers.0.is_empty())
-        {
-            out.push(format!(
-                "request {}: response trailers: the scripted HTTP/1.1 upstream sends none",
-                i + 1
-            ));
-        }
         if r.headers.0.iter().any(|(n, _)| n.starts_with(':')) {
             out.push(format!(
                 "request {}: pseudo-headers in `headers`: an HTTP/1.1 request line carries only method, path and authority (use those fields)",
@@ -77,14 +69,26 @@ fn cluster(name: &str, port: u16) -> Value {
     })
 }
 
+/// The scripted upstream: the echo-upstream server, or for scenarios with response trailers
+/// `chunked::Upstream` (which sends them). Answers are (response, trailers).
 struct Upstream {
-    _server: Server,
-    answers: Arc<Mutex<VecDeque<Response>>>,
+    port: u16,
+    answers: Arc<Mutex<VecDeque<(Response, chunked::Pairs)>>>,
     received: Arc<Mutex<Vec<Request>>>,
+    _server: Box<dyn std::any::Any>,
 }
 
-fn scripted_upstream() -> Result<Upstream, String> {
-    let answers: Arc<Mutex<VecDeque<Response>>> = Arc::default();
+fn scripted_upstream(with_trailers: bool) -> Result<Upstream, String> {
+    if with_trailers {
+        let up = chunked::Upstream::start().map_err(|e| e.to_string())?;
+        return Ok(Upstream {
+            port: up.port,
+            answers: up.answers.clone(),
+            received: up.received.clone(),
+            _server: Box::new(up),
+        });
+    }
+    let answers: Arc<Mutex<VecDeque<(Response, chunked::Pairs)>>> = Arc::default();
     let received: Arc<Mutex<Vec<Request>>> = Arc::default();
     let (a, r) = (answers.clone(), received.clone());
     let server = Server::start(
@@ -96,15 +100,23 @@ fn scripted_upstream() -> Result<Upstream, String> {
             a.lock()
                 .ok()
                 .and_then(|mut a| a.pop_front())
+                .map(|(resp, _)| resp)
                 .unwrap_or_else(|| Response::new(599).body("unexpected request"))
         }),
     )
     .map_err(|e| e.to_string())?;
     Ok(Upstream {
-        _server: server,
+        port: server.port(),
         answers,
         received,
+        _server: Box::new(server),
     })
+}
+
+fn owned(h: &HeaderList) -> chunked::Pairs {
+    h.0.iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect()
 }
 
 fn bootstrap(
@@ -258,7 +270,13 @@ fn header_refs(h: &HeaderList) -> Vec<(&str, &str)> {
 
 pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
     let module = paths::filter_wasm(filter)?;
-    let upstream = scripted_upstream()?;
+    let with_trailers = s.requests.iter().any(|r| {
+        !r.trailers.0.is_empty()
+            || r.response
+                .as_ref()
+                .is_some_and(|x| !x.trailers.0.is_empty())
+    });
+    let upstream = scripted_upstream(with_trailers)?;
     let mut servers = Vec::new();
     let mut clusters = Vec::new();
     for c in &s.callouts {
@@ -281,7 +299,7 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             clusters.push(cluster(name, closed_port()));
         }
     }
-    let text = bootstrap(s, filter, &module, upstream._server.port(), clusters);
+    let text = bootstrap(s, filter, &module, upstream.port, clusters);
     let envoy = match EnvoyBuilder::new(&paths::module_name(filter))
         .bootstrap(text)
         .module(&module)
@@ -303,7 +321,12 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
         let before_upstream = upstream.received.lock().map(|r| r.len()).unwrap_or(0);
         if let Ok(mut a) = upstream.answers.lock() {
             a.clear();
-            a.push_back(response(spec.response.as_ref()));
+            let trailers = spec
+                .response
+                .as_ref()
+                .map(|r| owned(&r.trailers))
+                .unwrap_or_default();
+            a.push_back((response(spec.response.as_ref()), trailers));
         }
         let mut headers = vec![("host", spec.authority.as_deref().unwrap_or("example.com"))];
         headers.extend(header_refs(&spec.headers));
@@ -314,10 +337,15 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             spec.body.as_deref().unwrap_or("").as_bytes(),
         );
         let t = Instant::now();
-        let result = if spec.trailers.0.is_empty() {
-            envoy.send(&req)
+        let request_trailers = owned(&spec.trailers);
+        let result = if with_trailers {
+            chunked::send(
+                envoy.addr(),
+                &req,
+                (!spec.trailers.0.is_empty()).then_some(&request_trailers),
+            )
         } else {
-            send_chunked(envoy.addr(), &req, &header_refs(&spec.trailers))
+            envoy.send(&req).map(|r| (r, Vec::new()))
         };
         let sent = t.elapsed();
         wait_stream_done(&envoy, i + 1);
@@ -346,7 +374,11 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             ..RequestObs::default()
         };
         match result {
-            Ok(resp) => obs.client = Some(to_msg_response(&resp)),
+            Ok((resp, trailers)) => {
+                let mut msg = to_msg_response(&resp);
+                msg.trailers = group(trailers.iter().map(|(n, v)| (n.as_str(), v.clone())), &[]);
+                obs.client = Some(msg);
+            }
             Err(e) => obs.error = Some(e),
         }
         requests.push(obs);
@@ -362,39 +394,6 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
         requests,
         metrics,
     })
-}
-
-/// Sends `req` with a chunked body (one chunk) ending in `trailers`, as an HTTP/1.1 client with
-/// request trailers does, and reads the response.
-fn send_chunked(
-    addr: std::net::SocketAddr,
-    req: &Request,
-    trailers: &[(&str, &str)],
-) -> Result<Response, String> {
-    use std::io::{BufReader, Write};
-    let mut text = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
-    for (n, v) in &req.headers {
-        text.push_str(&format!("{n}: {v}\r\n"));
-    }
-    text.push_str("transfer-encoding: chunked\r\n\r\n");
-    let mut bytes = text.into_bytes();
-    if !req.body.is_empty() {
-        bytes.extend_from_slice(format!("{:x}\r\n", req.body.len()).as_bytes());
-        bytes.extend_from_slice(&req.body);
-        bytes.extend_from_slice(b"\r\n");
-    }
-    bytes.extend_from_slice(b"0\r\n");
-    for (n, v) in trailers {
-        bytes.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
-    }
-    bytes.extend_from_slice(b"\r\n");
-    let io = |e: std::io::Error| format!("request failed: {e}");
-    let mut stream = std::net::TcpStream::connect(addr).map_err(io)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(io)?;
-    stream.write_all(&bytes).map_err(io)?;
-    echo_upstream::http::read_response(&mut BufReader::new(stream), &req.method).map_err(io)
 }
 
 /// Waits until Envoy has access-logged `n` streams and its log has stopped growing for a

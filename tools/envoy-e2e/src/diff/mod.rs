@@ -1,6 +1,7 @@
 //! Differential runs: one scenario file (the harness's format, see harness/README.md) run by
 //! the harness and by a real Envoy; their observable results compared field by field.
 
+mod chunked;
 mod compare;
 mod envoy_side;
 mod harness_side;
