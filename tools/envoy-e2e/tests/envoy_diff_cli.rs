@@ -1,5 +1,6 @@
 //! `envoy-diff`'s command line (no Envoy needed): help exits 0, usage errors exit 2 with the
 //! reason, before anything is started.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::process::{Command, Output};
 
 fn envoy_diff(args: &[&str]) -> Output {
