@@ -19,19 +19,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Runs a scenario (YAML or JSON, see harness/README.md) through the filter and prints, per
-    /// request, what the upstream received and what the client got, then logs and metrics.
-    /// Without --scenario it sends one GET / answered 200. Exit 1 when an expectation fails.
+    /// Runs a scenario through a filter and prints what the upstream and the client saw
+    ///
+    /// The scenario (YAML or JSON, see harness/README.md) is run per plugin configuration; for
+    /// each request it prints what the upstream received and what the client got, then the logs
+    /// and metrics. Without --scenario it sends one GET / answered 200. Exit 1 when an
+    /// expectation fails or the plugin does not start.
     Run(RunArgs),
-    /// Prints the module's ABI version, exports, imports and imports the harness lacks.
+    /// Prints a module's ABI version, exports, imports and the imports the harness lacks
     Inspect {
         /// A `.wasm` file or a workspace filter name.
         #[arg(value_name = "FILE.wasm|FILTER")]
         target: String,
     },
-    /// Runs scenario files through the harness and through a real Envoy and prints the
-    /// field-by-field differences (the `envoy-diff` program of tools/envoy-e2e). Exit 0 when
-    /// they agree, 1 when they differ or a scenario cannot run in Envoy.
+    /// Runs scenario files through the harness and a real Envoy and prints the differences
+    ///
+    /// Field by field, after normalising clock readings, durations, addresses and request ids.
+    /// This is the `envoy-diff` program of tools/envoy-e2e (needs Envoy 1.40: ENVOY_BIN, envoy on
+    /// PATH or the repository's .venv). Exit 0 when every run agrees, 1 when one differs or a
+    /// scenario cannot run in Envoy (the reason is printed), 2 on bad arguments.
     Diff {
         /// The module: a workspace filter name or any `.wasm` file (overrides `filter:`).
         #[arg(long, value_name = "NAME|FILE.wasm")]
