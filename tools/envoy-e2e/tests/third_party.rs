@@ -1,5 +1,7 @@
 //! Third-party-style modules (tools/envoy-e2e/third_party: small crates written directly on the
-//! `proxy-wasm` crate like its examples, in a workspace of their own) built here, then their
+//! `proxy-wasm` crate like its examples, in a workspace of their own; plus two modules shaped like
+//! other toolchains' output, assembled from harness/probes/*.wat: ABI 0.2.0 with only `_start`,
+//! and a wasm32-unknown-unknown-style module with `malloc` and no WASI) built here, then their
 //! scenarios (third_party/scenarios/<module>[_<variant>].yaml) run (1) through the harness,
 //! which must meet each scenario's expectations, and (2) through the harness and a real Envoy
 //! by `envoy-diff`, which must find no difference (needs Envoy: run by scripts/test.d/20-envoy.sh).
@@ -11,12 +13,30 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const MODULES: [&str; 4] = [
+const MODULES: [&str; 6] = [
     "hello_headers",
     "root_only",
     "panic_in_callback",
     "auth_callout",
+    "abi_0_2_0",
+    "malloc_only",
 ];
+
+/// Modules assembled from `harness/probes/<name>.wat` instead of built with cargo.
+const WAT_MODULES: [&str; 2] = ["abi_0_2_0", "malloc_only"];
+
+/// The `.wasm` file of a module: assembled from its WAT, or built with cargo (`modules()`).
+fn module_path(name: &str) -> PathBuf {
+    if !WAT_MODULES.contains(&name) {
+        return modules().join(format!("{name}.wasm"));
+    }
+    let dir = modules().join("wat");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = paths::root().join(format!("harness/probes/{name}.wat"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_file(&wat).unwrap()).unwrap();
+    path
+}
 
 fn third_party() -> PathBuf {
     paths::root().join("tools/envoy-e2e/third_party")
@@ -65,7 +85,7 @@ fn scenarios() -> Vec<(PathBuf, PathBuf)> {
                 .filter(|m| stem.starts_with(*m))
                 .max_by_key(|m| m.len())
                 .unwrap_or_else(|| panic!("{}: no module named by its file name", f.display()));
-            (f, modules().join(format!("{module}.wasm")))
+            (f, module_path(module))
         })
         .collect();
     for m in MODULES {
@@ -143,7 +163,7 @@ fn third_party_modules_agree_with_envoy() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
-    assert!(compared.len() >= 8, "{compared:?}");
+    assert!(compared.len() >= 10, "{compared:?}");
 }
 
 /// The documented command on a module built outside the workspace: `envoy-diff --filter
