@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `<time>` | RFC 3339 timestamps, HTTP dates (`Thu, 03 Dec 2026 10:00:00 GMT`) |
 //! | `<clock>` | integer clock readings since the Unix epoch in s, ms, µs or ns (2017–2033) |
-//! | `<duration>` | a number after a key naming a duration (`"duration_ms":12`, `latency=3`), and `12ms`-style durations |
+//! | `<duration>` | a number after a key naming a duration (`"duration_ms":12`, `latency=3`), and `12ms`, `3µs`, `1.5s`-style durations (not whole seconds) |
 //! | `<address>` | `ip:port` (IPv4 and bracketed IPv6) |
 //! | `<request-id>` | UUIDs (Envoy's generated `x-request-id`s) |
 
@@ -43,7 +43,8 @@ fn patterns() -> &'static Patterns {
             keyed_duration: re(
                 r#"(?i)\b([a-z_.-]*(duration|latency|elapsed)[a-z_.-]*"?\s*[=:]\s*)-?\d+(\.\d+)?"#,
             ),
-            unit_duration: re(r"\b\d+(\.\d+)?(ns|us|µs|ms|s)\b"),
+            // Whole seconds (`5s`) stay: too often a configured value rather than a measurement.
+            unit_duration: re(r"\b(\d+(\.\d+)?(ns|us|µs|ms)|\d+\.\d+s)\b"),
         }
     })
 }
@@ -110,6 +111,10 @@ mod tests {
             "now=<clock> port <address>"
         );
         assert_eq!(text("latency=42 size=42"), "latency=<duration> size=42");
+        assert_eq!(
+            text("took 1.25s, retry in 5s"),
+            "took <duration>, retry in 5s"
+        );
     }
 
     #[test]
