@@ -125,17 +125,27 @@ fn run(a: RunArgs) -> Result<(), Exit> {
         }
         let mut plugin = match one.builder(&filter, config.clone()).start() {
             Ok(p) => p,
-            Err(e) if runs.len() == 1 => return Err(Exit(1, format!("error: {e}"))),
             Err(e) => {
+                // Expected (`plugin.rejected`) or not, a refused start ends this run.
+                let problems = one.start_failures(Err(&e));
                 if a.json {
-                    results.push(json!({"plugin": label, "error": e.to_string()}));
+                    results.push(json!({"plugin": label, "rejected": e.to_string(),
+                        "passed": problems.is_empty(), "failures": problems}));
+                } else if problems.is_empty() {
+                    println!("configuration rejected as expected: {e}");
                 } else {
                     println!("error: {e}");
                 }
-                failures.push(format!("{label}: {e}"));
+                if !problems.is_empty() {
+                    failures.push(labelled(&label, &problems));
+                }
                 continue;
             }
         };
+        let unexpected_start = one.start_failures(Ok(()));
+        if !unexpected_start.is_empty() {
+            failures.push(labelled(&label, &unexpected_start));
+        }
         let outcome = scenario::run(one, &mut plugin);
         if a.json {
             let mut v = to_json(one, &outcome, &plugin);
@@ -162,6 +172,14 @@ fn run(a: RunArgs) -> Result<(), Exit> {
         Ok(())
     } else {
         Err(Exit(1, failures.join("\n")))
+    }
+}
+
+fn labelled(label: &str, problems: &[String]) -> String {
+    if label.is_empty() {
+        problems.join("\n")
+    } else {
+        format!("{label}: {}", problems.join("\n"))
     }
 }
 

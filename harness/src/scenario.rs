@@ -39,6 +39,9 @@ pub struct PluginSpec {
     pub fail_open: bool,
     /// Clusters known to callouts besides those in `callouts`.
     pub clusters: Vec<String>,
+    /// This configuration must be rejected (`proxy_on_configure` returns false) with a log line
+    /// containing this text; the requests are then not sent.
+    pub rejected: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -230,6 +233,32 @@ impl Scenario {
             .collect()
     }
 
+    /// Checks how the plugin started against `plugin.rejected`: the failures (empty when the
+    /// start was as expected). A start error other than a rejection is a failure.
+    pub fn start_failures(&self, started: Result<(), &crate::Error>) -> Vec<String> {
+        match (started, &self.plugin.rejected) {
+            (Ok(()), None) => Vec::new(),
+            (Ok(()), Some(want)) => vec![format!(
+                "configuration: expected a rejection with a line containing {want:?}, but it was accepted"
+            )],
+            (Err(crate::Error::ConfigRejected { logs }), Some(want)) => {
+                if logs.iter().any(|l| l.message.contains(want.as_str())) {
+                    Vec::new()
+                } else {
+                    let seen: Vec<String> = logs
+                        .iter()
+                        .map(|l| format!("[{}] {}", l.level.name(), l.message))
+                        .collect();
+                    vec![format!(
+                        "configuration: rejected, but no line contains {want:?}; lines were:\n      {}",
+                        seen.join("\n      ")
+                    )]
+                }
+            }
+            (Err(e), _) => vec![format!("the plugin did not start: {e}")],
+        }
+    }
+
     /// How a run of `per_plugin()[index]` is named in reports: `plugin 'name'` or
     /// `plugins[index]`; empty for a scenario with one plugin.
     pub fn plugin_label(&self, index: usize) -> String {
@@ -249,7 +278,8 @@ impl Scenario {
                 || self.plugin.vm_id.is_some()
                 || self.plugin.config.is_some()
                 || self.plugin.fail_open
-                || !self.plugin.clusters.is_empty())
+                || !self.plugin.clusters.is_empty()
+                || self.plugin.rejected.is_some())
         {
             return Err("give either `plugin` or `plugins`, not both".into());
         }

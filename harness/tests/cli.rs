@@ -218,3 +218,37 @@ fn diff_is_envoy_diff() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_expected_rejection_passes_and_an_unexpected_one_fails() {
+    let dir = std::env::temp_dir().join(format!("harness-cli-rejected-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let scenario = |rejected: &str| {
+        let path = dir.join(format!("r{}.yaml", rejected.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "filter: request_logging\nplugin:\n  config: {{fields: [nope]}}\n{rejected}requests: [{{}}]\n"
+            ),
+        )
+        .expect("write");
+        harness(&["run", "--scenario", path.to_str().unwrap_or_default()])
+    };
+    let out = scenario("  rejected: unknown field `nope`\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("configuration rejected as expected"));
+    let out = scenario("  rejected: something else\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(r#"rejected, but no line contains "something else""#),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = scenario("");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the plugin did not start: plugin configuration rejected"),
+        "{}",
+        text(&out.stderr)
+    );
+}
