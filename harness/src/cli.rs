@@ -1,82 +1,86 @@
-//! The `harness` command: `run` a filter through a scenario, `inspect` a module.
+//! The `harness` command: `run` a filter through a scenario, `inspect` a module, `diff` a
+//! scenario against real Envoy.
 
+use clap::{Parser, Subcommand};
 use harness::scenario::{self, Outcome, Scenario};
 use harness::{module, workspace, Message};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
 
-const USAGE: &str = "\
-usage: harness run [<filter|file.wasm>] [--config FILE|JSON] [--scenario FILE] [--json]
-       harness inspect <file.wasm|filter>
+/// A wasmtime emulator of Envoy's proxy-wasm host: runs any proxy-wasm module (a workspace
+/// filter or a `.wasm` file) without Envoy, and compares it with real Envoy.
+#[derive(Parser)]
+#[command(name = "harness", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
 
-run      runs a scenario (YAML or JSON, see harness/README.md) through the filter and prints, per
-         request, what the upstream received and what the client got, then logs and metrics.
-         Without --scenario it sends one GET / answered 200. Exit 1 when an expectation fails.
-inspect  prints the module's ABI version, exports, imports and imports the harness lacks.
-Exit 2 on bad arguments or a bad scenario.";
+#[derive(Subcommand)]
+enum Cmd {
+    /// Runs a scenario through a filter and prints what the upstream and the client saw
+    ///
+    /// The scenario (YAML or JSON, see harness/README.md) is run per plugin configuration; for
+    /// each request it prints what the upstream received and what the client got, then the logs
+    /// and metrics. Without --scenario it sends one GET / answered 200. Exit 1 when an
+    /// expectation fails or the plugin does not start.
+    Run(RunArgs),
+    /// Prints a module's ABI version, exports, imports and the imports the harness lacks
+    Inspect {
+        /// A `.wasm` file or a workspace filter name.
+        #[arg(value_name = "FILE.wasm|FILTER")]
+        target: String,
+    },
+    /// Runs scenario files through the harness and a real Envoy and prints the differences
+    ///
+    /// Field by field, after normalising clock readings, durations, addresses and request ids.
+    /// This is the `envoy-diff` program of tools/envoy-e2e (needs Envoy 1.40: ENVOY_BIN, envoy on
+    /// PATH or the repository's .venv). Exit 0 when every run agrees, 1 when one differs or a
+    /// scenario cannot run in Envoy (the reason is printed), 2 on bad arguments.
+    Diff {
+        /// The module: a workspace filter name or any `.wasm` file (overrides `filter:`).
+        #[arg(long, value_name = "NAME|FILE.wasm")]
+        filter: Option<String>,
+        /// Scenario files, or directories of them.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A workspace filter name or a `.wasm` file (default: the scenario's `filter:`).
+    #[arg(value_name = "FILTER|FILE.wasm")]
+    filter: Option<String>,
+    /// The plugin configuration: inline JSON, or a file (YAML files are sent as JSON).
+    #[arg(long, value_name = "FILE|JSON")]
+    config: Option<String>,
+    /// A scenario file (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Prints the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// A failure with its exit code.
 pub struct Exit(pub i32, pub String);
 
+/// Parses the arguments (clap prints help and exits 0, or a usage error and exits 2) and runs.
+pub fn main() -> Result<(), Exit> {
+    match Cli::parse().command {
+        Cmd::Run(a) => run(a),
+        Cmd::Inspect { target } => inspect(&target),
+        Cmd::Diff { filter, paths } => diff(filter, paths),
+    }
+}
+
 fn usage(msg: &str) -> Exit {
-    Exit(2, format!("{msg}\n\n{USAGE}"))
-}
-
-pub fn main(args: Vec<String>) -> Result<(), Exit> {
-    match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]),
-        Some("inspect") => inspect(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(usage(&format!("unknown command '{other}'"))),
-        None => Err(usage("missing command")),
-    }
-}
-
-struct RunArgs {
-    filter: String,
-    config: Option<Vec<u8>>,
-    scenario: Option<String>,
-    json: bool,
-}
-
-fn parse_run(args: &[String]) -> Result<RunArgs, Exit> {
-    let mut filter = None;
-    let (mut config, mut scenario, mut json) = (None, None, false);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => json = true,
-            "--config" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| usage("--config needs a file or a JSON value"))?;
-                config = Some(read_config(v)?);
-            }
-            "--scenario" => {
-                scenario = Some(
-                    it.next()
-                        .ok_or_else(|| usage("--scenario needs a file"))?
-                        .clone(),
-                )
-            }
-            s if s.starts_with('-') => return Err(usage(&format!("unknown option '{s}'"))),
-            s if filter.is_none() => filter = Some(s.to_string()),
-            s => return Err(usage(&format!("unexpected argument '{s}'"))),
-        }
-    }
-    let filter = filter.unwrap_or_default();
-    if filter.is_empty() && scenario.is_none() {
-        return Err(usage("run needs a filter name or a .wasm file"));
-    }
-    Ok(RunArgs {
-        filter,
-        config,
-        scenario,
-        json,
-    })
+    Exit(
+        2,
+        format!("error: {msg}\n\nFor more information, try 'harness run --help'."),
+    )
 }
 
 /// Inline JSON (starts with `{`, `[` or `"`) or a file; YAML files are converted to JSON.
@@ -96,40 +100,86 @@ fn read_config(v: &str) -> Result<Vec<u8>, Exit> {
     Ok(bytes)
 }
 
-fn run(args: &[String]) -> Result<(), Exit> {
-    let a = parse_run(args)?;
+fn run(a: RunArgs) -> Result<(), Exit> {
+    let config = a.config.as_deref().map(read_config).transpose()?;
     let sc = match &a.scenario {
-        Some(p) => {
-            scenario::load(Path::new(p)).map_err(|e| Exit(2, format!("bad scenario: {e}")))?
-        }
+        Some(p) => scenario::load(p).map_err(|e| Exit(2, format!("bad scenario: {e}")))?,
         None => scenario::parse("requests: [{}]", false).map_err(|e| Exit(2, e))?,
     };
-    let filter = match (a.filter.is_empty(), &sc.filter) {
-        (false, _) => a.filter.clone(),
-        (true, Some(f)) => f.clone(),
-        (true, None) => {
+    let filter = match (a.filter, &sc.filter) {
+        (Some(f), _) => f,
+        (None, Some(f)) => f.clone(),
+        (None, None) => {
             return Err(usage(
                 "no filter: give one on the command line or as `filter:` in the scenario",
             ))
         }
     };
-    let mut plugin = sc
-        .builder(&filter, a.config.clone())
-        .start()
-        .map_err(|e| Exit(1, format!("error: {e}")))?;
-    let outcome = scenario::run(&sc, &mut plugin);
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(&sc, &outcome, &plugin)).unwrap_or_default()
-        );
-    } else {
-        print_text(&outcome, &plugin);
+    let runs = sc.per_plugin();
+    let mut failures = Vec::new();
+    let mut results = Vec::new();
+    for (i, one) in runs.iter().enumerate() {
+        let label = sc.plugin_label(i);
+        if !label.is_empty() && !a.json {
+            println!("== {label}");
+        }
+        let mut plugin = match one.builder(&filter, config.clone()).start() {
+            Ok(p) => p,
+            Err(e) => {
+                // Expected (`plugin.rejected`) or not, a refused start ends this run.
+                let problems = one.start_failures(Err(&e));
+                if a.json {
+                    results.push(json!({"plugin": label, "rejected": e.to_string(),
+                        "passed": problems.is_empty(), "failures": problems}));
+                } else if problems.is_empty() {
+                    println!("configuration rejected as expected: {e}");
+                } else {
+                    println!("error: {e}");
+                }
+                if !problems.is_empty() {
+                    failures.push(labelled(&label, &problems));
+                }
+                continue;
+            }
+        };
+        let unexpected_start = one.start_failures(Ok(()));
+        if !unexpected_start.is_empty() {
+            failures.push(labelled(&label, &unexpected_start));
+        }
+        let outcome = scenario::run(one, &mut plugin);
+        if a.json {
+            let mut v = to_json(one, &outcome, &plugin);
+            if !label.is_empty() {
+                v["plugin"] = json!(label);
+            }
+            results.push(v);
+        } else {
+            print_text(&outcome, &plugin);
+        }
+        if !outcome.passed() {
+            failures.push(failure_summary(&outcome));
+        }
     }
-    if outcome.passed() {
+    if a.json {
+        let out = if sc.plugins.is_empty() {
+            results.pop().unwrap_or_default()
+        } else {
+            Value::Array(results)
+        };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    if failures.is_empty() {
         Ok(())
     } else {
-        Err(Exit(1, failure_summary(&outcome)))
+        Err(Exit(1, failures.join("\n")))
+    }
+}
+
+fn labelled(label: &str, problems: &[String]) -> String {
+    if label.is_empty() {
+        problems.join("\n")
+    } else {
+        format!("{label}: {}", problems.join("\n"))
     }
 }
 
@@ -240,10 +290,7 @@ fn to_json(_s: &Scenario, o: &Outcome, p: &harness::Plugin) -> Value {
     json!({"passed": o.passed(), "requests": requests, "logs": logs, "metrics": metrics, "failures": o.failures})
 }
 
-fn inspect(args: &[String]) -> Result<(), Exit> {
-    let [target] = args else {
-        return Err(usage("inspect needs exactly one .wasm file or filter name"));
-    };
+fn inspect(target: &str) -> Result<(), Exit> {
     let bytes = workspace::wasm_bytes(target).map_err(|e| Exit(2, e.to_string()))?;
     let m = module::compile_cached(&bytes).map_err(|e| Exit(2, e.to_string()))?;
     let info = module::inspect(&m);
@@ -287,4 +334,55 @@ fn inspect(args: &[String]) -> Result<(), Exit> {
         }
     }
     Ok(())
+}
+
+/// `envoy-diff` (tools/envoy-e2e), which owns the Envoy side: beside this program (both built
+/// by cargo into the same directory, or both installed), else on PATH, else run with cargo from
+/// the harness's workspace.
+fn diff(filter: Option<String>, paths: Vec<PathBuf>) -> Result<(), Exit> {
+    let mut args: Vec<String> = Vec::new();
+    if let Some(f) = filter {
+        args.push("--filter".into());
+        args.push(f);
+    }
+    args.extend(paths.iter().map(|p| p.to_string_lossy().into_owned()));
+    let exe = format!("envoy-diff{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|e| e.with_file_name(&exe))
+        .filter(|p| p.is_file());
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(&exe))
+                .find(|p| p.is_file())
+        })
+    };
+    let manifest = workspace::workspace_root().join("tools/envoy-e2e/Cargo.toml");
+    let mut cmd =
+        match beside.or_else(on_path) {
+            Some(bin) => Command::new(bin),
+            None if manifest.is_file() => {
+                let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+                c.args(["run", "--quiet", "--manifest-path"])
+                    .arg(&manifest)
+                    .args(["--bin", "envoy-diff", "--"]);
+                c
+            }
+            None => return Err(Exit(
+                2,
+                "envoy-diff not found beside harness or on PATH: install it with `cargo install \
+                 --path tools/envoy-e2e` from the harness's repository"
+                    .into(),
+            )),
+        };
+    let status = cmd
+        .args(&args)
+        .status()
+        .map_err(|e| Exit(2, format!("cannot run envoy-diff: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(Exit(code, String::new())),
+        None => Err(Exit(1, "envoy-diff was killed".into())),
+    }
 }

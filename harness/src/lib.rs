@@ -6,6 +6,7 @@
 
 pub mod abi;
 mod error;
+mod header_map;
 mod host;
 mod memory;
 pub mod module;

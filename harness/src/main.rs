@@ -5,9 +5,10 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(cli::Exit(code, msg)) = cli::main(args) {
-        eprintln!("{msg}");
+    if let Err(cli::Exit(code, msg)) = cli::main() {
+        if !msg.is_empty() {
+            eprintln!("{msg}");
+        }
         std::process::exit(code);
     }
 }

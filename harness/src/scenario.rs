@@ -10,12 +10,14 @@ use serde_json::Value;
 use std::fmt;
 use std::path::Path;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     /// Workspace filter name or `.wasm` path (the CLI argument wins).
     pub filter: Option<String>,
     pub plugin: PluginSpec,
+    /// Several plugin configurations: the requests run once per entry (instead of `plugin`).
+    pub plugins: Vec<PluginSpec>,
     pub node: NodeSpec,
     /// Extra attributes: path segments and a typed value.
     pub properties: Vec<PropertySpec>,
@@ -26,7 +28,7 @@ pub struct Scenario {
     pub expect: Option<Expect>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginSpec {
     pub name: Option<String>,
@@ -37,9 +39,12 @@ pub struct PluginSpec {
     pub fail_open: bool,
     /// Clusters known to callouts besides those in `callouts`.
     pub clusters: Vec<String>,
+    /// This configuration must be rejected (`proxy_on_configure` returns false) with a log line
+    /// containing this text; the requests are then not sent.
+    pub rejected: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSpec {
     pub id: Option<String>,
@@ -47,7 +52,7 @@ pub struct NodeSpec {
     pub metadata: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PropertySpec {
     pub path: Vec<String>,
@@ -57,7 +62,7 @@ pub struct PropertySpec {
     pub double: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalloutSpec {
     pub cluster: String,
@@ -68,7 +73,7 @@ pub struct CalloutSpec {
     pub fail: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestSpec {
     pub name: Option<String>,
@@ -93,7 +98,7 @@ pub struct ResponseSpec {
     pub trailers: HeaderList,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Expect {
     /// What the upstream received; `reached: false` means the filter answered locally.
@@ -105,7 +110,7 @@ pub struct Expect {
     pub metrics: Vec<MetricExpect>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MessageExpect {
     pub reached: Option<bool>,
@@ -113,9 +118,12 @@ pub struct MessageExpect {
     pub headers: HeaderExpect,
     pub body: Option<String>,
     pub body_contains: Option<String>,
+    /// The body parsed as JSON contains these fields with these values (objects are matched
+    /// as subsets, recursively; anything else must be equal).
+    pub json_equal: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeaderExpect {
     pub present: Vec<String>,
@@ -124,7 +132,7 @@ pub struct HeaderExpect {
     pub equal: HeaderList,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogExpect {
     pub level: Option<String>,
@@ -133,7 +141,7 @@ pub struct LogExpect {
     pub absent: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricExpect {
     pub name: String,
@@ -184,11 +192,19 @@ impl<'de> Deserialize<'de> for HeaderList {
     }
 }
 
-/// Reads a scenario: `.json` as JSON, anything else as YAML.
+/// Reads a scenario: `.json` as JSON, anything else as YAML. A relative `.wasm` path in
+/// `filter:` is relative to the scenario file (else to the working directory).
 pub fn load(path: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text, path.extension().is_some_and(|e| e == "json"))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let mut s = parse(&text, path.extension().is_some_and(|e| e == "json"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let (Some(f), Some(dir)) = (&s.filter, path.parent()) {
+        let beside = dir.join(f);
+        if crate::workspace::is_module_path(f) && Path::new(f).is_relative() && beside.is_file() {
+            s.filter = Some(beside.to_string_lossy().into_owned());
+        }
+    }
+    Ok(s)
 }
 
 pub fn parse(text: &str, json: bool) -> Result<Scenario, String> {
@@ -202,7 +218,71 @@ pub fn parse(text: &str, json: bool) -> Result<Scenario, String> {
 }
 
 impl Scenario {
+    /// One scenario per plugin configuration: itself, or one per `plugins` entry.
+    pub fn per_plugin(&self) -> Vec<Scenario> {
+        if self.plugins.is_empty() {
+            return vec![self.clone()];
+        }
+        self.plugins
+            .iter()
+            .map(|p| Scenario {
+                plugin: p.clone(),
+                plugins: Vec::new(),
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// Checks how the plugin started against `plugin.rejected`: the failures (empty when the
+    /// start was as expected). A start error other than a rejection is a failure.
+    pub fn start_failures(&self, started: Result<(), &crate::Error>) -> Vec<String> {
+        match (started, &self.plugin.rejected) {
+            (Ok(()), None) => Vec::new(),
+            (Ok(()), Some(want)) => vec![format!(
+                "configuration: expected a rejection with a line containing {want:?}, but it was accepted"
+            )],
+            (Err(crate::Error::ConfigRejected { logs }), Some(want)) => {
+                if logs.iter().any(|l| l.message.contains(want.as_str())) {
+                    Vec::new()
+                } else {
+                    let seen: Vec<String> = logs
+                        .iter()
+                        .map(|l| format!("[{}] {}", l.level.name(), l.message))
+                        .collect();
+                    vec![format!(
+                        "configuration: rejected, but no line contains {want:?}; lines were:\n      {}",
+                        seen.join("\n      ")
+                    )]
+                }
+            }
+            (Err(e), _) => vec![format!("the plugin did not start: {e}")],
+        }
+    }
+
+    /// How a run of `per_plugin()[index]` is named in reports: `plugin 'name'` or
+    /// `plugins[index]`; empty for a scenario with one plugin.
+    pub fn plugin_label(&self, index: usize) -> String {
+        match self.plugins.get(index) {
+            Some(p) => match &p.name {
+                Some(n) => format!("plugin '{n}'"),
+                None => format!("plugins[{index}]"),
+            },
+            None => String::new(),
+        }
+    }
+
     fn validate(&self) -> Result<(), String> {
+        if !self.plugins.is_empty()
+            && (self.plugin.name.is_some()
+                || self.plugin.root_id.is_some()
+                || self.plugin.vm_id.is_some()
+                || self.plugin.config.is_some()
+                || self.plugin.fail_open
+                || !self.plugin.clusters.is_empty()
+                || self.plugin.rejected.is_some())
+        {
+            return Err("give either `plugin` or `plugins`, not both".into());
+        }
         for (i, p) in self.properties.iter().enumerate() {
             let n = [
                 p.string.is_some(),
@@ -320,6 +400,19 @@ impl RequestSpec {
         r.headers.extend(headers(&self.headers));
         r.body = self.body.clone().unwrap_or_default().into_bytes();
         r.trailers = headers(&self.trailers);
+        // What Envoy's filters see from an HTTP/1.1 client: the client's content-length for a
+        // body, then x-forwarded-proto added by the connection manager when the client sent none.
+        if !r.body.is_empty() && r.trailers.is_empty() && !has(&r.headers, "content-length") {
+            r.headers.push((
+                "content-length".into(),
+                r.body.len().to_string().into_bytes(),
+            ));
+        }
+        if !has(&r.headers, "x-forwarded-proto") {
+            let scheme = self.scheme.as_deref().unwrap_or("http");
+            r.headers
+                .push(("x-forwarded-proto".into(), scheme.as_bytes().to_vec()));
+        }
         r
     }
     pub fn label(&self, index: usize) -> String {
@@ -341,8 +434,23 @@ impl ResponseSpec {
         r.headers.extend(headers(&self.headers));
         r.body = self.body.clone().unwrap_or_default().into_bytes();
         r.trailers = headers(&self.trailers);
+        // An HTTP/1.1 upstream frames its body with its own content-length (the scenario's
+        // value is replaced), or chunked when it sends trailers; Envoy keeps either header in
+        // the map the filter sees.
+        r.headers
+            .retain(|(n, _)| n != "content-length" && n != "transfer-encoding");
+        let framing = if r.trailers.is_empty() {
+            ("content-length", r.body.len().to_string().into_bytes())
+        } else {
+            ("transfer-encoding", b"chunked".to_vec())
+        };
+        r.headers.push((framing.0.into(), framing.1));
         r
     }
+}
+
+fn has(h: &Headers, name: &str) -> bool {
+    h.iter().any(|(n, _)| n == name)
 }
 
 /// The outcome of one request.
@@ -406,7 +514,9 @@ pub fn run(s: &Scenario, plugin: &mut Plugin) -> Outcome {
     Outcome { requests, failures }
 }
 
-/// `send`, failing the callouts the scenario says fail.
+/// One request through a new stream, failing the callouts the scenario says fail. A trap
+/// fails the stream as Envoy does (a 503 `wasm_fail_stream` local reply), which is what the
+/// client observes, so it is an exchange rather than an error.
 fn send_failing(
     plugin: &mut Plugin,
     s: &Scenario,
@@ -419,11 +529,11 @@ fn send_failing(
         .filter(|c| c.fail)
         .map(|c| c.cluster.as_str())
         .collect();
-    if failing.is_empty() {
-        return plugin.send(req, resp);
-    }
     let mut stream = plugin.http_stream();
-    let r = drive(&mut stream, &failing, req, resp);
+    let r = match drive(&mut stream, &failing, req, resp) {
+        Err(crate::Error::Trap { .. }) if stream.local_reply().is_some() => Ok(()),
+        r => r,
+    };
     let ex = r.map(|()| Exchange {
         upstream: if stream.local_reply().is_some() && stream.replied_before_upstream() {
             None
@@ -517,6 +627,7 @@ fn check_message(side: &str, e: &MessageExpect, m: Option<&Message>, out: &mut V
             || !e.headers.present.is_empty()
             || !e.headers.equal.0.is_empty()
             || e.body.is_some()
+            || e.json_equal.is_some()
         {
             out.push(format!(
                 "{side}: expected a message, but the request never reached it (local reply)"
@@ -565,6 +676,32 @@ fn check_message(side: &str, e: &MessageExpect, m: Option<&Message>, out: &mut V
                 m.body_str()
             ));
         }
+    }
+    if let Some(want) = &e.json_equal {
+        match serde_json::from_slice::<Value>(&m.body) {
+            Ok(got) => json_subset(&format!("{side} body"), want, &got, out),
+            Err(err) => out.push(format!(
+                "{side} body: expected JSON, got {:?} ({err})",
+                m.body_str()
+            )),
+        }
+    }
+}
+
+/// `want` ⊆ `got`: object fields recursively, everything else equal. Failures name the field
+/// by its JSON path (`client body.user.name`).
+fn json_subset(at: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => json_subset(&format!("{at}.{k}"), wv, gv, out),
+                    None => out.push(format!("{at}.{k}: expected {wv}, got no such field")),
+                }
+            }
+        }
+        _ if want == got => {}
+        _ => out.push(format!("{at}: expected {want}, got {got}")),
     }
 }
 

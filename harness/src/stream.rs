@@ -158,7 +158,12 @@ impl Plugin {
                 ));
             }
             if !d.finished {
-                d.msg.headers = headers;
+                // Envoy's codec adds each received header with the map's inline rules.
+                let kind = match dir {
+                    Dir::Req => crate::abi::map::HTTP_REQUEST_HEADERS,
+                    Dir::Resp => crate::abi::map::HTTP_RESPONSE_HEADERS,
+                };
+                d.msg.headers = crate::header_map::build(kind, headers);
                 d.headers_arrived = true;
                 d.end_of_stream = eos;
             }
@@ -215,7 +220,11 @@ impl Plugin {
         if d.finished {
             return Ok(Action::Pause);
         }
-        d.msg.trailers = trailers;
+        let kind = match dir {
+            Dir::Req => crate::abi::map::HTTP_REQUEST_TRAILERS,
+            Dir::Resp => crate::abi::map::HTTP_RESPONSE_TRAILERS,
+        };
+        d.msg.trailers = crate::header_map::build(kind, trailers);
         d.trailers_arrived = true;
         d.end_of_stream = true;
         let action = match gate {

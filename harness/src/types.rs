@@ -159,7 +159,8 @@ impl Request {
     pub fn post(path: &str) -> Request {
         Request::new("POST", path)
     }
-    /// Appends a header (a pseudo-header replaces the default one).
+    /// Appends a header (a pseudo-header replaces the default one; `host` is `:authority`, as
+    /// Envoy's HTTP/1.1 codec makes it).
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Request {
         set_or_add(&mut self.headers, name, value.as_ref());
         self
@@ -179,7 +180,10 @@ impl Request {
 }
 
 fn set_or_add(h: &mut Headers, name: &str, value: &[u8]) {
-    let name = name.to_ascii_lowercase();
+    let mut name = name.to_ascii_lowercase();
+    if name == "host" {
+        name = ":authority".into();
+    }
     if name.starts_with(':') {
         if let Some(slot) = h.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = value.to_vec();

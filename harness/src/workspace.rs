@@ -7,9 +7,15 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
+/// Whether `filter` names a module file (ends in `.wasm` or has a path separator) rather than
+/// a workspace filter.
+pub fn is_module_path(filter: &str) -> bool {
+    filter.ends_with(".wasm") || filter.contains('/') || filter.contains(std::path::MAIN_SEPARATOR)
+}
+
 /// The module bytes for a workspace filter name or a path to a `.wasm` file.
 pub fn wasm_bytes(filter: &str) -> Result<Vec<u8>> {
-    let path = if filter.ends_with(".wasm") || filter.contains('/') {
+    let path = if is_module_path(filter) {
         PathBuf::from(filter)
     } else {
         filter_wasm(filter)?

@@ -65,7 +65,33 @@ fn failed_expectations_exit_1_with_a_diff() {
 fn bad_arguments_and_scenarios_exit_2_with_the_reason() {
     let out = harness(&["run", "http_headers", "--frob"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown option '--frob'"));
+    assert!(
+        text(&out.stderr).contains("unexpected argument '--frob'"),
+        "{}",
+        text(&out.stderr)
+    );
+    for args in [
+        &[][..],
+        &["frob"],
+        &["run", "a", "b"],
+        &["run", "--scenario"],
+        &["inspect"],
+        &["inspect", "a", "b"],
+        &["diff"],
+    ] {
+        let out = harness(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("error: ") || err.contains("Usage: harness"),
+            "{args:?}: {err}"
+        );
+    }
 
     let dir = std::env::temp_dir().join(format!("harness-cli-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
@@ -113,4 +139,116 @@ fn inspect_reports_abi_and_imports() {
     assert!(o.contains("abi: 0.2.1"), "{o}");
     assert!(o.contains("callbacks (25 of 25)"), "{o}");
     assert!(o.contains("unsatisfied imports: none"), "{o}");
+}
+
+#[test]
+fn help_everywhere_exits_0() {
+    for (args, says) in [
+        (&["--help"][..], "Commands:"),
+        (&["help"], "Commands:"),
+        (&["-h"], "run"),
+        (&["run", "--help"], "--scenario <FILE>"),
+        (&["help", "run"], "--config <FILE|JSON>"),
+        (&["inspect", "--help"], "<FILE.wasm|FILTER>"),
+        (&["diff", "--help"], "--filter <NAME|FILE.wasm>"),
+        (&["--version"], "harness "),
+    ] {
+        let out = harness(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains(says),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn a_scenario_with_several_plugins_runs_once_per_plugin() {
+    let dir = std::env::temp_dir().join(format!("harness-cli-plugins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("plugins.yaml");
+    std::fs::write(
+        &path,
+        r#"filter: http_headers
+plugins:
+  - name: one
+    config: {response: {set: {x-a: "1"}}}
+  - name: two
+    config: {response: {set: {x-a: "2"}}}
+requests:
+  - expect:
+      client: {headers: {equal: {x-a: "1"}}}
+"#,
+    )
+    .expect("write");
+    let out = harness(&[
+        "run",
+        "--scenario",
+        path.to_str().unwrap_or_default(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["plugin"], "plugin 'one'");
+    assert_eq!(v[0]["passed"], true);
+    assert_eq!(v[1]["plugin"], "plugin 'two'");
+    assert_eq!(v[1]["passed"], false);
+    assert!(
+        text(&out.stderr).contains(r#"client header x-a: expected "1", got "2""#),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `harness diff` hands over to `envoy-diff` (tools/envoy-e2e), arguments and exit code included;
+/// a missing scenario file is its usage error, before any Envoy is needed.
+#[test]
+fn diff_is_envoy_diff() {
+    let out = harness(&["diff", "--filter", "x.wasm", "no-such-scenario.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("envoy-diff: no-such-scenario.yaml: no such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_expected_rejection_passes_and_an_unexpected_one_fails() {
+    let dir = std::env::temp_dir().join(format!("harness-cli-rejected-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let scenario = |rejected: &str| {
+        let path = dir.join(format!("r{}.yaml", rejected.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "filter: request_logging\nplugin:\n  config: {{fields: [nope]}}\n{rejected}requests: [{{}}]\n"
+            ),
+        )
+        .expect("write");
+        harness(&["run", "--scenario", path.to_str().unwrap_or_default()])
+    };
+    let out = scenario("  rejected: unknown field `nope`\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("configuration rejected as expected"));
+    let out = scenario("  rejected: something else\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(r#"rejected, but no line contains "something else""#),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = scenario("");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the plugin did not start: plugin configuration rejected"),
+        "{}",
+        text(&out.stderr)
+    );
 }

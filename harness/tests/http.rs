@@ -242,3 +242,17 @@ fn response_trailers_and_close_stream() -> harness::Result<()> {
     );
     Ok(())
 }
+
+/// Envoy's HTTP/1.1 codec makes the Host header `:authority`: `Request::header("host", ..)` sets it.
+#[test]
+fn a_host_header_is_the_authority() {
+    let r = harness::Request::get("/").header("Host", "api.example");
+    assert_eq!(
+        r.headers
+            .iter()
+            .filter(|(k, _)| k == ":authority" || k == "host")
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect::<Vec<_>>(),
+        [(":authority", &b"api.example"[..])]
+    );
+}

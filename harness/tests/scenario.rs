@@ -27,8 +27,9 @@ plugin:
 
 #[test]
 fn answered_and_failed_callouts() {
+    // headers=4: :status, x-u, the upstream's content-length and x-envoy-upstream-service-time.
     let ok = run(&format!(
-        "{CALLOUT}callouts:\n  - {{cluster: auth, response: {{status: 200, headers: {{x-u: '1'}}}}}}\nrequests:\n  - expect:\n      upstream: {{reached: true, headers: {{present: [x-answer]}}}}\n      logs: [{{level: info, contains: 'headers=3'}}]\n"
+        "{CALLOUT}callouts:\n  - {{cluster: auth, response: {{status: 200, headers: {{x-u: '1'}}}}}}\nrequests:\n  - expect:\n      upstream: {{reached: true, headers: {{present: [x-answer]}}}}\n      logs: [{{level: info, contains: 'headers=4'}}]\n"
     ));
     assert!(ok.passed(), "{ok:#?}");
     // `fail: true` is a refused connection: Envoy's router answers 503 with its text body.
@@ -70,4 +71,52 @@ fn bad_scenarios_are_rejected_with_the_reason() {
     );
     assert!(err("requests: [{headers: {x: [1]}}]").contains("header values must be strings"));
     assert!(scenario::parse(r#"{"requests": [{"path": "/j"}]}"#, true).is_ok());
+}
+
+#[test]
+fn json_equal_checks_a_subset_of_the_body_fields() {
+    let yaml = |want: &str| {
+        format!(
+            "plugin: {{config: {{on: {{}}}}}}\nrequests:\n  - response: {{status: 200, body: '{{\"user\": {{\"name\": \"ann\", \"id\": 7}}, \"tags\": [1, 2], \"ok\": true}}'}}\n    expect:\n      client: {{json_equal: {want}}}\n"
+        )
+    };
+    assert!(run(&yaml("{user: {name: ann}, ok: true}")).passed());
+    assert!(run(&yaml("{tags: [1, 2]}")).passed());
+    let o = run(&yaml("{user: {name: bob, role: x}, tags: [1]}"));
+    assert_eq!(
+        o.requests[0].failures,
+        [
+            r#"client body.tags: expected [1], got [1,2]"#,
+            r#"client body.user.name: expected "bob", got "ann""#,
+            r#"client body.user.role: expected "x", got no such field"#,
+        ]
+    );
+    let o = run(
+        "plugin: {config: {on: {}}}\nrequests:\n  - response: {body: 'not json'}\n    expect:\n      client: {json_equal: {a: 1}}\n",
+    );
+    assert!(
+        o.requests[0].failures[0].starts_with(r#"client body: expected JSON, got "not json""#),
+        "{:?}",
+        o.requests[0].failures
+    );
+}
+
+#[test]
+fn several_plugins_make_one_scenario_each() {
+    let s = scenario::parse(
+        "plugins:\n  - {name: a, config: x}\n  - {config: y, fail_open: true}\nrequests: [{}]\n",
+        false,
+    )
+    .unwrap();
+    let runs = s.per_plugin();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].plugin.name.as_deref(), Some("a"));
+    assert!(runs[1].plugin.fail_open);
+    assert_eq!(runs[1].requests.len(), 1);
+    assert_eq!(s.plugin_label(0), "plugin 'a'");
+    assert_eq!(s.plugin_label(1), "plugins[1]");
+    let err = scenario::parse("plugin: {name: a}\nplugins: [{name: b}]\n", false)
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("either `plugin` or `plugins`"), "{err}");
 }

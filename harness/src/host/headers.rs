@@ -1,9 +1,11 @@
 //! Header maps: `proxy_get_header_map_size`, `_pairs`, `_value`, `proxy_set_header_map_pairs`,
 //! `proxy_add_`, `proxy_replace_`, `proxy_remove_header_map_value`. Names are lower-cased,
-//! lookups return the first value, pseudo-headers stay in front.
+//! lookups return the first value, pseudo-headers stay in front; Envoy's inline-header rules
+//! (comma-joined values, `host` as `:authority`) are in `crate::header_map`.
 
 use crate::abi::map::*;
 use crate::abi::status::{BAD_ARGUMENT, NOT_FOUND};
+use crate::header_map;
 use crate::host::st;
 use crate::memory::{copy_out, read, write_u32, Cx};
 use crate::pairs;
@@ -83,16 +85,6 @@ enum Access {
     Write,
 }
 
-/// Appends a header; pseudo-headers go after the last pseudo-header, as Envoy orders them.
-pub(crate) fn insert(m: &mut Headers, name: String, value: Vec<u8>) {
-    if name.starts_with(':') {
-        let at = m.iter().take_while(|(k, _)| k.starts_with(':')).count();
-        m.insert(at, (name, value));
-    } else {
-        m.push((name, value));
-    }
-}
-
 fn key(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<String, i32> {
     read(cx, ptr, len).map(|k| String::from_utf8_lossy(&k).to_ascii_lowercase())
 }
@@ -139,10 +131,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 return BAD_ARGUMENT;
             };
             st(with_map(cx.data_mut(), kind, Access::Write, |m| {
-                m.clear();
-                for (k, v) in new {
-                    insert(m, k, v);
-                }
+                *m = header_map::build(kind, new);
             }))
         },
     )?;
@@ -161,7 +150,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Err(s) => return Ok(s),
             };
             match with_map(cx.data_mut(), kind, Access::Lookup, |m| {
-                m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+                header_map::get(m, kind, &k).cloned()
             }) {
                 Ok(Some(v)) => copy_out(&mut cx, &v, ptr_ptr, size_ptr),
                 Ok(None) => Ok(NOT_FOUND),
@@ -178,7 +167,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Err(s) => return s,
             };
             st(with_map(cx.data_mut(), kind, Access::Write, |m| {
-                insert(m, k, v)
+                header_map::add(m, kind, k, v)
             }))
         },
     )?;
@@ -191,9 +180,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Err(s) => return s,
             };
             st(with_map(cx.data_mut(), kind, Access::Write, |m| {
-                // Envoy's setCopy: every value goes, the new one is appended.
-                m.retain(|(n, _)| *n != k);
-                insert(m, k, v);
+                header_map::replace(m, kind, k, v)
             }))
         },
     )?;
@@ -206,7 +193,7 @@ pub(crate) fn add(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Err(s) => return s,
             };
             st(with_map(cx.data_mut(), kind, Access::Write, |m| {
-                m.retain(|(n, _)| *n != k)
+                header_map::remove(m, kind, &k)
             }))
         },
     )?;

@@ -1,98 +1,86 @@
 //! `envoy-diff`: runs scenario files by the harness and by a real Envoy and prints where the
-//! observable results differ.
-//!
-//!   envoy-diff [--filter NAME] FILE|DIR...
-//!
-//! Exit 0 when every scenario matches, 1 when one differs or cannot run, 2 on bad arguments.
+//! observable results differ. Also reachable as `harness diff`.
 #![cfg_attr(target_arch = "wasm32", allow(unused))]
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
+use clap::Parser;
+
+/// Runs scenario files through the harness and through a real Envoy (1.40, v8) and prints the
+/// field-by-field differences. Exit 0 when every run agrees, 1 when one differs or cannot run
+/// in Envoy, 2 on bad arguments.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Parser)]
+#[command(name = "envoy-diff", version)]
+struct Args {
+    /// The module to run: a workspace filter name or any `.wasm` file (overrides the
+    /// scenario's `filter:`).
+    #[arg(long, value_name = "NAME|FILE.wasm")]
+    filter: Option<String>,
+    /// Scenario files (YAML or JSON), or directories of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<std::path::PathBuf>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = Args::parse();
     std::process::exit(run(&args));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn run(args: &[String]) -> i32 {
-    use std::path::PathBuf;
-    let mut filter = None;
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--filter" => match args.get(i + 1) {
-                Some(f) => {
-                    filter = Some(f.clone());
-                    i += 1;
-                }
-                None => {
-                    eprintln!("envoy-diff: --filter needs a value");
+fn run(args: &Args) -> i32 {
+    let mut files = Vec::new();
+    for p in &args.paths {
+        if p.is_dir() {
+            match envoy_e2e::diff::scenario_files(p) {
+                Ok(mut found) => files.append(&mut found),
+                Err(e) => {
+                    eprintln!("envoy-diff: {e}");
                     return 2;
                 }
-            },
-            "-h" | "--help" => {
-                println!("usage: envoy-diff [--filter NAME] FILE|DIR...");
-                return 0;
             }
-            a if a.starts_with('-') => {
-                eprintln!("envoy-diff: unknown option '{a}'");
-                return 2;
-            }
-            a => {
-                let p = PathBuf::from(a);
-                if p.is_dir() {
-                    match envoy_e2e::diff::scenario_files(&p) {
-                        Ok(mut found) => files.append(&mut found),
-                        Err(e) => {
-                            eprintln!("envoy-diff: {e}");
-                            return 2;
-                        }
-                    }
-                } else {
-                    files.push(p);
-                }
-            }
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            eprintln!("envoy-diff: {}: no such file or directory", p.display());
+            return 2;
         }
-        i += 1;
-    }
-    if files.is_empty() {
-        eprintln!("envoy-diff: no scenario files given");
-        return 2;
     }
     let mut failed = 0;
     for file in &files {
-        match envoy_e2e::diff::run_file(file, filter.as_deref()) {
-            Ok(r) if !r.unsupported.is_empty() => {
-                failed += 1;
-                println!("{}: cannot run in Envoy:", file.display());
-                for u in &r.unsupported {
-                    println!("  {u}");
-                }
-            }
-            Ok(r) if r.differences.is_empty() => {
-                println!(
-                    "{}: {} request(s), harness and Envoy agree",
-                    file.display(),
-                    r.requests
-                );
-            }
-            Ok(r) => {
-                failed += 1;
-                println!(
-                    "{}: harness and Envoy differ ({}):",
-                    file.display(),
-                    r.filter
-                );
-                for d in &r.differences {
-                    println!("  {d}");
-                }
-            }
+        let reports = match envoy_e2e::diff::run_file(file, args.filter.as_deref()) {
+            Ok(r) => r,
             Err(e) => {
                 failed += 1;
                 println!("{}: error: {e}", file.display());
+                continue;
+            }
+        };
+        for r in reports {
+            let name = if r.plugin.is_empty() {
+                file.display().to_string()
+            } else {
+                format!("{} ({})", file.display(), r.plugin)
+            };
+            if !r.unsupported.is_empty() {
+                failed += 1;
+                println!("{name}: cannot run in Envoy:");
+                for u in &r.unsupported {
+                    println!("  {u}");
+                }
+            } else if r.differences.is_empty() && r.rejected {
+                println!("{name}: both rejected the configuration with the same messages");
+            } else if r.differences.is_empty() {
+                println!("{name}: {} request(s), harness and Envoy agree", r.requests);
+            } else {
+                failed += 1;
+                println!("{name}: harness and Envoy differ ({}):", r.filter);
+                for d in &r.differences {
+                    println!("  {d}");
+                }
             }
         }
     }

@@ -37,10 +37,18 @@ pub fn envoy_bin() -> Result<PathBuf, String> {
     )
 }
 
-/// The filter's module: `$E2E_WASM_DIR/<filter>.wasm` when set and present (scripts/test.d/
-/// 20-envoy.sh points it at dist/, the shipped modules), else built with cargo (once per
-/// process). Also finds the harness's probe modules (`abi-probe` or `abi_probe`).
+/// The filter's module: a `.wasm` path as given (any module, built anywhere), else
+/// `$E2E_WASM_DIR/<filter>.wasm` when set and present (scripts/test.d/20-envoy.sh points it at
+/// dist/, the shipped modules), else built with cargo (once per process). Also finds the
+/// harness's probe modules (`abi-probe` or `abi_probe`).
 pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
+    if harness::workspace::is_module_path(filter) {
+        let path = PathBuf::from(filter);
+        if !path.is_file() {
+            return Err(format!("{filter}: no such module file"));
+        }
+        return path.canonicalize().map_err(|e| format!("{filter}: {e}"));
+    }
     let file = format!("{}.wasm", filter.replace('-', "_"));
     if let Some(dir) = std::env::var_os("E2E_WASM_DIR") {
         let path = PathBuf::from(dir).join(&file);
@@ -77,6 +85,17 @@ pub fn filter_wasm(filter: &str) -> Result<PathBuf, String> {
         built.push(package);
     }
     Ok(path)
+}
+
+/// The name Envoy and the harness give a filter's plugin by default: the workspace filter's
+/// name, or the module file's stem (`/x/my_filter.wasm` → `my_filter`), as `harness` does.
+pub fn module_name(filter: &str) -> String {
+    if harness::workspace::is_module_path(filter) {
+        if let Some(stem) = Path::new(filter).file_stem() {
+            return stem.to_string_lossy().into_owned();
+        }
+    }
+    filter.to_string()
 }
 
 /// The package of a filter (`filters/<name>`) or probe (`harness/probes/<name>`), dashes and

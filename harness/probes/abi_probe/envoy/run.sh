@@ -28,7 +28,7 @@ ensure_envoy
 ensure_wasm_target
 step "building abi_probe"
 cargo build --quiet --release --target wasm32-wasip1 -p abi-probe
-wasm="$ROOT/target/wasm32-wasip1/release/abi_probe.wasm"
+wasm="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-wasip1/release/abi_probe.wasm"
 
 work=$(mktemp -d)
 envoy_pid=""
@@ -85,7 +85,7 @@ if [ "$#" -eq 0 ]; then set -- "$URL/"; fi
 args=()
 for a in "$@"; do args+=("${a//\$URL/$URL}"); done
 step "curl ${args[*]}"
-curl -s -o /dev/null -w 'HTTP %{http_code}\n' "${args[@]}" || true
+curl -s -m 5 -o /dev/null -w 'HTTP %{http_code}\n' "${args[@]}" || true
 sleep 1
 step "probe lines"
 sed -n 's/^.*wasm log [^:]*: //p' "$work/envoy.log"

@@ -25,6 +25,7 @@ fn message(prefix: &str, harness: Option<&Msg>, envoy: Option<&Msg>, out: &mut V
     match (harness, envoy) {
         (Some(h), Some(e)) => {
             headers(prefix, &h.headers, &e.headers, out);
+            headers(&format!("{prefix} trailer"), &h.trailers, &e.trailers, out);
             if h.body != e.body {
                 out.push(format!(
                     "{prefix} body: harness {:?}, envoy {:?}",
@@ -80,8 +81,13 @@ fn lines(prefix: &str, harness: &[String], envoy: &[String], out: &mut Vec<Strin
     }
 }
 
-/// Every difference; empty when the runs match.
+/// Every difference; empty when the runs match. Both sides are normalised first
+/// (`normalise.rs`: clock readings, durations, addresses, request ids).
 pub fn compare(harness: &Observation, envoy: &Observation) -> Vec<String> {
+    let (harness, envoy) = (
+        &super::normalise::observation(harness),
+        &super::normalise::observation(envoy),
+    );
     let mut out = Vec::new();
     match (&harness.rejected, &envoy.rejected) {
         (Some(h), Some(e)) => {

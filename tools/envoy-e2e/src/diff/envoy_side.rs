@@ -3,6 +3,7 @@
 //! response and records what it received; callout clusters point at servers answering with
 //! the scenario's callout responses (a `fail: true` cluster points at a closed port).
 
+use super::chunked;
 use super::observation::{group, Msg, Observation, RequestObs, IGNORED_CLIENT, IGNORED_UPSTREAM};
 use crate::{ecds, paths, Envoy, EnvoyBuilder};
 use echo_upstream::{client, Request, Response, Server};
@@ -21,30 +22,21 @@ pub fn unsupported(s: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
     for p in &s.properties {
         if p.path != ["xds", "listener_direction"] {
-            out.push(format!("property {} (only xds.listener_direction maps to Envoy, as the listener's traffic_direction)", p.path.join(".")));
+            out.push(format!("property {}: Envoy computes its attributes itself; only xds.listener_direction has an Envoy counterpart (the listener's traffic_direction)", p.path.join(".")));
         }
     }
     for (i, r) in s.requests.iter().enumerate() {
-        if !r.trailers.0.is_empty() {
-            out.push(format!(
-                "request {}: request trailers (the HTTP/1.1 client sends none)",
-                i + 1
-            ));
-        }
-        if r.response
-            .as_ref()
-            .is_some_and(|x| !x.trailers.0.is_empty())
-        {
-            out.push(format!("request {}: response trailers", i + 1));
-        }
         if r.headers.0.iter().any(|(n, _)| n.starts_with(':')) {
             out.push(format!(
-                "request {}: pseudo-headers in `headers` (use method/path/authority)",
+                "request {}: pseudo-headers in `headers`: an HTTP/1.1 request line carries only method, path and authority (use those fields)",
                 i + 1
             ));
         }
         if r.scheme.as_deref().is_some_and(|s| s != "http") {
-            out.push(format!("request {}: scheme other than http", i + 1));
+            out.push(format!(
+                "request {}: scheme other than http: the listener is plain HTTP on loopback",
+                i + 1
+            ));
         }
     }
     out
@@ -65,22 +57,38 @@ fn closed_port() -> u16 {
         .unwrap_or(1)
 }
 
+/// A static cluster on loopback that forwards HTTP/1.1 trailers (chunked) to its endpoint.
 fn cluster(name: &str, port: u16) -> Value {
     json!({
         "name": name, "connect_timeout": "1s", "type": "STATIC",
+        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http_protocol_options": {"enable_trailers": true}}}},
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
     })
 }
 
+/// The scripted upstream: the echo-upstream server, or for scenarios with response trailers
+/// `chunked::Upstream` (which sends them). Answers are (response, trailers).
 struct Upstream {
-    _server: Server,
-    answers: Arc<Mutex<VecDeque<Response>>>,
+    port: u16,
+    answers: Arc<Mutex<VecDeque<(Response, chunked::Pairs)>>>,
     received: Arc<Mutex<Vec<Request>>>,
+    _server: Box<dyn std::any::Any>,
 }
 
-fn scripted_upstream() -> Result<Upstream, String> {
-    let answers: Arc<Mutex<VecDeque<Response>>> = Arc::default();
+fn scripted_upstream(with_trailers: bool) -> Result<Upstream, String> {
+    if with_trailers {
+        let up = chunked::Upstream::start().map_err(|e| e.to_string())?;
+        return Ok(Upstream {
+            port: up.port,
+            answers: up.answers.clone(),
+            received: up.received.clone(),
+            _server: Box::new(up),
+        });
+    }
+    let answers: Arc<Mutex<VecDeque<(Response, chunked::Pairs)>>> = Arc::default();
     let received: Arc<Mutex<Vec<Request>>> = Arc::default();
     let (a, r) = (answers.clone(), received.clone());
     let server = Server::start(
@@ -92,15 +100,23 @@ fn scripted_upstream() -> Result<Upstream, String> {
             a.lock()
                 .ok()
                 .and_then(|mut a| a.pop_front())
+                .map(|(resp, _)| resp)
                 .unwrap_or_else(|| Response::new(599).body("unexpected request"))
         }),
     )
     .map_err(|e| e.to_string())?;
     Ok(Upstream {
-        _server: server,
+        port: server.port(),
         answers,
         received,
+        _server: Box::new(server),
     })
+}
+
+fn owned(h: &HeaderList) -> chunked::Pairs {
+    h.0.iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect()
 }
 
 fn bootstrap(
@@ -110,7 +126,11 @@ fn bootstrap(
     upstream: u16,
     clusters: Vec<Value>,
 ) -> String {
-    let name = s.plugin.name.clone().unwrap_or_else(|| filter.to_string());
+    let name = s
+        .plugin
+        .name
+        .clone()
+        .unwrap_or_else(|| paths::module_name(filter));
     let config = match &s.plugin.config {
         Some(Value::String(text)) => text.clone(),
         Some(other) => other.to_string(),
@@ -153,6 +173,8 @@ fn bootstrap(
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "ingress",
+                        // Chunked requests may end with trailers (scenario `trailers:`).
+                        "http_protocol_options": {"enable_trailers": true},
                         // No headers of Envoy's own that the harness would not have.
                         "generate_request_id": false,
                         "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
@@ -177,17 +199,35 @@ fn bootstrap(
 
 /// The filter's log lines in `text` as `level: message` (Envoy says `warning` for warn).
 /// Envoy prefixes them `wasm log[ <plugin_name>][ <root_id>][ <vm_id>]: ` (the plugin name
-/// only in a stream's context); the only module in these runs is the filter under test.
+/// only in a stream's context); the only module in these runs is the filter under test. A
+/// message with newlines (a Rust panic message) continues on lines without a `[level]` prefix.
 fn filter_logs(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_wasm_log = false;
+    for line in text.lines() {
+        if !line.starts_with('[') {
+            if in_wasm_log {
+                if let Some(last) = out.last_mut() {
+                    last.push('\n');
+                    last.push_str(line);
+                }
+            }
+            continue;
+        }
+        in_wasm_log = false;
+        let parsed = (|| {
             let level = line.strip_prefix('[')?.split(']').next()?;
             let level = if level == "warning" { "warn" } else { level };
             let (_, rest) = line.split_once("][wasm] wasm log")?;
             let (_, message) = rest.split_once(": ")?;
             Some(format!("{level}: {message}"))
-        })
-        .collect()
+        })();
+        if let Some(l) = parsed {
+            out.push(l);
+            in_wasm_log = true;
+        }
+    }
+    out
 }
 
 fn access_lines(log: &str) -> Vec<String> {
@@ -209,6 +249,7 @@ fn to_msg_request(r: &Request) -> Msg {
     Msg {
         headers: group(pairs, IGNORED_UPSTREAM),
         body: String::from_utf8_lossy(&r.body).into_owned(),
+        trailers: group(r.trailers.iter().map(|(n, v)| (n.as_str(), v.clone())), &[]),
     }
 }
 
@@ -219,6 +260,7 @@ fn to_msg_response(r: &Response) -> Msg {
     Msg {
         headers: group(pairs, IGNORED_CLIENT),
         body: r.body_text(),
+        ..Msg::default()
     }
 }
 
@@ -228,7 +270,13 @@ fn header_refs(h: &HeaderList) -> Vec<(&str, &str)> {
 
 pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
     let module = paths::filter_wasm(filter)?;
-    let upstream = scripted_upstream()?;
+    let with_trailers = s.requests.iter().any(|r| {
+        !r.trailers.0.is_empty()
+            || r.response
+                .as_ref()
+                .is_some_and(|x| !x.trailers.0.is_empty())
+    });
+    let upstream = scripted_upstream(with_trailers)?;
     let mut servers = Vec::new();
     let mut clusters = Vec::new();
     for c in &s.callouts {
@@ -251,8 +299,8 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             clusters.push(cluster(name, closed_port()));
         }
     }
-    let text = bootstrap(s, filter, &module, upstream._server.port(), clusters);
-    let envoy = match EnvoyBuilder::new(filter)
+    let text = bootstrap(s, filter, &module, upstream.port, clusters);
+    let envoy = match EnvoyBuilder::new(&paths::module_name(filter))
         .bootstrap(text)
         .module(&module)
         .component_log_level("wasm:trace")
@@ -273,7 +321,12 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
         let before_upstream = upstream.received.lock().map(|r| r.len()).unwrap_or(0);
         if let Ok(mut a) = upstream.answers.lock() {
             a.clear();
-            a.push_back(response(spec.response.as_ref()));
+            let trailers = spec
+                .response
+                .as_ref()
+                .map(|r| owned(&r.trailers))
+                .unwrap_or_default();
+            a.push_back((response(spec.response.as_ref()), trailers));
         }
         let mut headers = vec![("host", spec.authority.as_deref().unwrap_or("example.com"))];
         headers.extend(header_refs(&spec.headers));
@@ -284,7 +337,16 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             spec.body.as_deref().unwrap_or("").as_bytes(),
         );
         let t = Instant::now();
-        let result = envoy.send(&req);
+        let request_trailers = owned(&spec.trailers);
+        let result = if with_trailers {
+            chunked::send(
+                envoy.addr(),
+                &req,
+                (!spec.trailers.0.is_empty()).then_some(&request_trailers),
+            )
+        } else {
+            envoy.send(&req).map(|r| (r, Vec::new()))
+        };
         let sent = t.elapsed();
         wait_stream_done(&envoy, i + 1);
         if std::env::var_os("ENVOY_DIFF_TRACE").is_some() {
@@ -312,7 +374,11 @@ pub fn observe(s: &Scenario, filter: &str) -> Result<Observation, String> {
             ..RequestObs::default()
         };
         match result {
-            Ok(resp) => obs.client = Some(to_msg_response(&resp)),
+            Ok((resp, trailers)) => {
+                let mut msg = to_msg_response(&resp);
+                msg.trailers = group(trailers.iter().map(|(n, v)| (n.as_str(), v.clone())), &[]);
+                obs.client = Some(msg);
+            }
             Err(e) => obs.error = Some(e),
         }
         requests.push(obs);

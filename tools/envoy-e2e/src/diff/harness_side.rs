@@ -14,6 +14,12 @@ fn msg(m: &harness::Message, ignored: &[&str]) -> Msg {
             ignored,
         ),
         body: String::from_utf8_lossy(&m.body).into_owned(),
+        trailers: group(
+            m.trailers
+                .iter()
+                .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v).into_owned())),
+            &[],
+        ),
     }
 }
 
@@ -23,13 +29,14 @@ pub fn observe(mut s: Scenario, filter: &str) -> Observation {
         Err(Error::ConfigRejected { logs }) => {
             return Observation {
                 rejected: Some(
+                    // As Envoy's side reads them: `level: message`.
                     logs.iter()
-                        .map(|l| l.message.clone())
+                        .map(|l| format!("{}: {}", l.level.name(), l.message))
                         .collect::<Vec<_>>()
                         .join("\n"),
                 ),
                 ..Observation::default()
-            }
+            };
         }
         Err(e) => {
             return Observation {

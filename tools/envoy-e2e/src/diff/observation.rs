@@ -11,6 +11,7 @@ pub type HeaderValues = BTreeMap<String, Vec<String>>;
 pub struct Msg {
     pub headers: HeaderValues,
     pub body: String,
+    pub trailers: HeaderValues,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
