@@ -64,7 +64,7 @@ fi
 cp dist/*.wasm "$work/modules/"
 mkdir -p "$work/built"
 for f in "$work"/modules/*.wasm; do
-  cp "target/wasm32-wasip1/release/$(basename "$f")" "$work/built/"
+  cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/$(basename "$f")" "$work/built/"
 done
 
 step "building the echo upstream"

@@ -94,7 +94,7 @@ mkdir -p dist
 over=0
 printf '%-20s %9s %9s  %-8s %s\n' filter bytes budget status sha256
 for f in "${filters[@]}"; do
-  built="target/wasm32-wasip1/release/$f.wasm"
+  built="${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/$f.wasm"
   [ -f "$built" ] || die 1 "cargo did not produce $built"
   tmp="dist/.$f.wasm.tmp"
   if [ "$optimize" = 1 ]; then
