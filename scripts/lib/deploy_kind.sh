@@ -393,7 +393,7 @@ kind_status() {
       dry '%s | python3 deploy/kind/sidecar_state.py %s\n' "$(kind_quote "${exec_w[@]}" "${dump[@]}")" "$check"
       dry '%s | grep ^istio_agent_wasm_\n' "$(kind_quote "${exec_w[@]}" "${agent[@]}")"
       dry '%s\n' "$(kind_quote "${exec_w[@]}" "${stats[@]}")"
-      dry '%s | grep %q\n' "$(kind_quote "${logs[@]}")" "wasm log"
+      dry "%s | grep 'wasm log'\n" "$(kind_quote "${logs[@]}")"
       continue
     fi
     printf '\n%s sidecar (%s):\n' "$w" "$method"
@@ -403,7 +403,7 @@ kind_status() {
     "${exec_w[@]}" "${agent[@]}" 2>/dev/null | grep -E '^istio_agent_wasm_' | sed 's/^/    /' || printf '    (none)\n'
     printf '  filter counters (%s):\n' "$(kind_quote "${exec_w[@]}" "${stats[@]}")"
     "${exec_w[@]}" "${stats[@]}" 2>/dev/null | grep . | sed 's/^/    /' || printf '    (none yet: send a request)\n'
-    printf '  log lines (%s | grep %q):\n' "$(kind_quote "${logs[@]}")" "wasm log"
+    printf "  log lines (%s | grep 'wasm log'):\n" "$(kind_quote "${logs[@]}")"
     "${logs[@]}" --tail=200 2>/dev/null | grep -F "wasm log" | tail -3 | sed 's/^/    /' || printf '    (none)\n'
   done
 }
@@ -434,7 +434,7 @@ mesh_push() {
     return 0
   fi
   printf '+ %s\n' "$(kind_quote "${cmd[@]}")" >&2
-  push_ref=$("${cmd[@]}" | tail -1)
+  push_ref=$("${cmd[@]}" | tail -1) || exit $?
   [[ $push_ref == *@sha256:* ]] || die 1 "push.sh printed '$push_ref', not a digest-pinned reference"
   info "pushed: $push_ref"
   if [ "$TARGET" = kind ]; then
@@ -495,17 +495,17 @@ deploy_kind() {
   fi
   if [ "$method" != envoyfilter ]; then
     step "push $filter"
-    ref=$(mesh_push "$filter" "$wasm")
+    ref=$(mesh_push "$filter" "$wasm") || exit $?
   fi
   step "render $(mesh_dir "$filter" "$method") (kustomize)"
   if is_dry; then
     # The committed kustomization as it is, and what a real run sets on top of it.
     [ "$method" != envoyfilter ] || [ -f "$wasm" ] || { mkdir -p "$work/stub"; printf '\0asm\1\0\0\0' >"$work/stub/$filter.wasm"; wasm="$work/stub/$filter.wasm"; }
-    MESH_MODULE=$wasm MESH_IMAGE="" overlay=$(mesh_overlay "$filter" "$method" "$work")
+    MESH_MODULE=$wasm MESH_IMAGE="" overlay=$(mesh_overlay "$filter" "$method" "$work") || exit $?
     dry '# the committed %s; a real run adds in a kustomize overlay: %s\n' "$(mesh_dir "$filter" "$method")" \
       "$([ "$method" = envoyfilter ] && echo "the module's sha256 (VM environment variable PROXY_WASM_MODULE_SHA256)" || echo "url ...@sha256:<digest push.sh prints> and sha256: <that digest>")"
   else
-    MESH_MODULE=$wasm MESH_IMAGE=$ref overlay=$(mesh_overlay "$filter" "$method" "$work")
+    MESH_MODULE=$wasm MESH_IMAGE=$ref overlay=$(mesh_overlay "$filter" "$method" "$work") || exit $?
   fi
   local kcmd
   mapfile -t kcmd < <(mesh_kustomize_cmd "$overlay" "$method")
