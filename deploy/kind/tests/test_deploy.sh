@@ -290,7 +290,7 @@ run cluster-dry scripts/undeploy.sh --dry-run --delete-cluster
 expect_status "undeploy --delete-cluster --dry-run (no filter name)" 0 "$status"
 expect_contains "it lists the cluster it would delete" "would delete: kind cluster proxy-wasm" "$out"
 expect_contains "and the registry" "would delete: registry container kind-registry" "$out"
-[ -f "$work/state/cluster" ] && pass "the dry run deleted nothing" || fail "the dry run deleted the cluster"
+if [ -f "$work/state/cluster" ]; then pass "the dry run deleted nothing"; else fail "the dry run deleted the cluster"; fi
 run cluster scripts/undeploy.sh --delete-cluster
 expect_status "undeploy --delete-cluster" 0 "$status"
 expect_eq "undeploy --delete-cluster: command sequence" "docker info
