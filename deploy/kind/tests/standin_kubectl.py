@@ -8,7 +8,8 @@ with Istio and the sample workloads, kept as files under $STANDIN_STATE/objects.
   stored objects: ECDS entries named after each WasmPlugin (translated to a TrafficExtension) and
   TrafficExtension; listeners whose EnvoyFilters read module files, rejected (error_state, the last
   good config kept) while a referenced module's ConfigMap is missing; sha256sum of a mounted module.
-- The client pod's curl and the echo sidecar's log show what the loaded filters do.
+- The client pod's curl and the echo sidecar's log show what the loaded filters do (info lines
+  only when the pod's sidecar.istio.io/componentLogLevel raises the wasm logger to info).
 Knobs: STANDIN_FETCH_FAILS=1 (the agent cannot fetch: RBAC under the plugin's name),
 STANDIN_ECDS_REJECTED=<name> (Envoy rejected that plugin's ECDS update), STANDIN_UNREACHABLE=<ctx>,
 STANDIN_CURRENT_CONTEXT, STANDIN_K8S_VERSION.
@@ -298,7 +299,12 @@ def main(args):
             sidecar(target, namespace, cmd)
         return
     if verb == "logs":
-        if "request_logging" in loaded_filters("echo", namespace):
+        # Istio's sidecar logs at warning: a filter's info lines appear only with the wasm logger
+        # raised (sidecar.istio.io/componentLogLevel on the pod template).
+        echo = [d for d in objects("Deployment", namespace) if d["metadata"]["name"] == "echo"]
+        ann = ((echo[0]["spec"]["template"]["metadata"].get("annotations") or {}) if echo else {})
+        level = dict(x.split(":", 1) for x in ann.get("sidecar.istio.io/componentLogLevel", "misc:error").split(","))
+        if "request_logging" in loaded_filters("echo", namespace) and level.get("wasm") in ("info", "debug", "trace"):
             print('2026-12-05T00:00:02Z info envoy wasm external/envoy/source/extensions/common/wasm/context.cc:1137 '
                   'wasm log proxy-wasm-demo.request-logging request_logging: {"path":"/get","status":200}')
         print("2026-12-05T00:00:01Z warning envoy wasm error fetching module: connection refused")

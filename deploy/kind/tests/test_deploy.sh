@@ -267,6 +267,22 @@ run auth-undeploy scripts/undeploy.sh auth_check
 expect_eq "undeploy auth_check removes the auth service" "" "$(obj Service auth)"
 expect_eq "and keeps the echo service" "echo" "$(obj Service echo | jq_py 'd["metadata"]["name"]')"
 
+echo "request_logging's info line needs the wasm:info log level on the echo pod"
+existing_state 1.30.4
+run rl scripts/deploy.sh --no-build request_logging
+expect_status "deploy request_logging" 0 "$status"
+run rl-status-info scripts/deploy.sh --status request_logging
+expect_contains "with it the status shows the filter's log line" 'wasm log proxy-wasm-demo.request-logging request_logging: {"path":"/get","status":200}' "$out"
+# The same cluster with the echo pod template as it was before (no componentLogLevel).
+"$py" - "$work/state/objects/Deployment/proxy-wasm-demo/echo.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["spec"]["template"]["metadata"]["annotations"].pop("sidecar.istio.io/componentLogLevel")
+json.dump(d, open(sys.argv[1], "w"))
+PY
+run rl-status scripts/deploy.sh --status request_logging
+expect_contains "without it the sidecar shows no line of the filter" "$(printf "grep 'wasm log'):\n    (none)")" "$out"
+
 echo "a module too big for a ConfigMap"
 existing_state 1.30.4
 head -c 1100000 /dev/zero >>"$work/dist/metadata_exchange.wasm"
