@@ -237,7 +237,8 @@ kind_ensure_cluster() {
     if [ "$REGISTRY_PORT" != 5001 ]; then
       printf 'patches:\n  - target:\n      kind: ConfigMap\n      name: local-registry-hosting\n    patch: |-\n'
       printf '      - op: replace\n        path: /data/localRegistryHosting.v1\n        value: |\n'
-      sed -n 's/^    \(.*\)$/          \1/p' "$ROOT/deploy/kind/registry-hosting/local-registry-hosting.yaml" | sed "s/localhost:5001/localhost:$REGISTRY_PORT/"
+      printf '          %s: "%s"\n' host "localhost:$REGISTRY_PORT" hostFromContainerRuntime "localhost:$REGISTRY_PORT" \
+        hostFromClusterNetwork "$REGISTRY_NAME:5000" help "https://kind.sigs.k8s.io/docs/user/local-registry/"
     fi
   } >"$work/hosting/kustomization.yaml"
   kubectl kustomize "$work/hosting" >"$work/hosting.yaml"
