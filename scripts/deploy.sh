@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 TARGET=kind METHOD=wasmplugin DRY_RUN=0 ONCE=0 PORT="" NO_BUILD=0 STATUS=0 filter=""
 CLUSTER_REGISTRY="" KUBE_CONTEXT="" MESH_NAMESPACE="" MESH_PULL_SECRET="" cluster_only=()

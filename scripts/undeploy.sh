@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 TARGET=kind DRY_RUN=0 tier=filter filter="" KUBE_CONTEXT="" MESH_NAMESPACE="" cluster_only=()
 need() { [ "$2" -ge 2 ] || die 2 "$1 needs a value"; }
