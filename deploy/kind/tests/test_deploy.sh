@@ -16,9 +16,13 @@ for f in $(filter_names); do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break;
 py=$(mesh_venv)
 work=$(mktemp -d)
 port=$(free_port)
-cleanup() { registry_stop deploy-test; rm -rf "$work"; }
+auth_port=$(free_port)
+cleanup() { registry_stop deploy-test; registry_stop deploy-auth-test; rm -rf "$work"; }
 trap cleanup EXIT
 registry_start deploy-test "$port"
+# A registry with basic auth, as a user's own registry for --target cluster.
+registry_htpasswd alice 'correct horse' "$work/htpasswd"
+registry_start deploy-auth-test "$auth_port" "$work/htpasswd"
 
 ORIG_PATH=$PATH
 real_kubectl=$(command -v kubectl) || die 1 "the deploy tests render with the real kubectl (kustomize): install kubectl"
@@ -353,6 +357,20 @@ expect_eq "pinned to the user's registry by digest" "oci://127.0.0.1:$port/team/
 expect_eq "the pull secret is set" "regcred" "$(jq_py 'd["spec"]["imagePullSecret"]' <<<"$wp")"
 expect_eq "the auth service's cluster name follows the namespace" "outbound|8080||auth.shop.svc.cluster.local" "$(jq_py 'd["spec"]["pluginConfig"]["remote"]["cluster"]' <<<"$wp")"
 expect_eq "the auth service is in that namespace" "shop" "$(obj Service auth shop | jq_py 'd["metadata"]["namespace"]')"
+echo "--target cluster pushes with the user's docker credentials"
+mkdir -p "$work/docker"
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$auth_port" "$(printf 'alice:correct horse' | base64 -w0)" >"$work/docker/config.json"
+DOCKER_CONFIG="$work/docker" run cl-auth scripts/deploy.sh --target cluster --context prod --registry "127.0.0.1:$auth_port/team" --no-build http_headers
+expect_status "deploy to a registry with basic auth, docker config credentials" 0 "$status"
+expect_contains "push.sh used them" "using the docker config credentials of alice for 127.0.0.1:$auth_port" "$err"
+auth_digest=$(skopeo inspect --tls-verify=false --creds 'alice:correct horse' --raw "docker://127.0.0.1:$auth_port/team/http_headers:dev" | sha256sum | cut -d' ' -f1)
+expect_eq "the WasmPlugin is pinned to what that registry holds" "oci://127.0.0.1:$auth_port/team/http_headers@sha256:$auth_digest" "$(obj WasmPlugin http-headers | jq_py 'd["spec"]["url"]')"
+n_applied=$(find "$work/state" -name 'applied-*' | wc -l)
+mkdir -p "$work/no-docker"
+DOCKER_CONFIG="$work/no-docker" run cl-noauth scripts/deploy.sh --target cluster --context prod --registry "127.0.0.1:$auth_port/team" --no-build request_logging
+expect_status "no credentials for it: push.sh's exit status" 4 "$status"
+expect_contains "it says so" "registry refused the credentials: 127.0.0.1:$auth_port requires credentials and none were given" "$err"
+expect_eq "nothing applied" "$n_applied" "$(find "$work/state" -name 'applied-*' | wc -l)"
 STANDIN_CURRENT_CONTEXT=prod run cl-current scripts/deploy.sh --target cluster --registry "127.0.0.1:$port/team" --no-build http_headers
 expect_status "the current context by default" 0 "$status"
 expect_contains "it used it" "kubectl --context prod apply" "$log"
