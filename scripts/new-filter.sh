@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates a new filter from a template: filters/<name>/ (crate on filter-common, typed config,
-# README, harness tests) and deploy/<name>/ (plugin config, local Envoy config, Istio facts).
+# README, harness tests) and deploy/<name>/ (plugin config, local Envoy config, the kustomizations
+# of the three mesh methods), and adds its module ConfigMap to deploy/kind/demo/workloads.yaml.
 #
 #   scripts/new-filter.sh <name> [--from TEMPLATE]
 #
@@ -25,7 +26,7 @@ set -euo pipefail
 . "$ROOT/scripts/lib/scaffold.sh"
 cd "$ROOT"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 name="" template=minimal
 while [ $# -gt 0 ]; do
@@ -102,6 +103,7 @@ mv -T "$stage/filter" "$ROOT/filters/$name"
 placed+=("$ROOT/filters/$name")
 mv -T "$stage/deploy" "$ROOT/deploy/$name"
 placed+=("$ROOT/deploy/$name")
+scaffold_register_module "$name"
 
 info "created filters/$name/ and deploy/$name/ (from $template; '$placeholder' renamed to '$name'):"
 (cd "$ROOT" && find "filters/$name" "deploy/$name" -type f | sort | sed 's/^/  /') >&2

@@ -124,10 +124,10 @@ _envoy_config_file() {
   fi
 }
 
-# _envoy_fail_policy: FAIL_OPEN when the filter's Istio settings say so, else FAIL_CLOSED.
+# _envoy_fail_policy: FAIL_OPEN when the filter's WasmPlugin says so, else FAIL_CLOSED.
 _envoy_fail_policy() {
-  local env="$ROOT/deploy/$ENVOY_FILTER/mesh.env"
-  if [ -f "$env" ] && grep -q '^FAIL_STRATEGY=FAIL_OPEN' "$env"; then echo FAIL_OPEN; else echo FAIL_CLOSED; fi
+  local wp="$ROOT/deploy/$ENVOY_FILTER/wasmplugin.yaml"
+  if [ -f "$wp" ] && grep -q '^  failStrategy: FAIL_OPEN$' "$wp"; then echo FAIL_OPEN; else echo FAIL_CLOSED; fi
 }
 
 # _envoy_write_ecds ECDS_DIR: writes the filter's ECDS resource (module + plugin configuration)

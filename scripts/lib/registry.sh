@@ -27,7 +27,7 @@ registry_runtime() {
   fi
   die 1 "the push tests need an OCI registry on 127.0.0.1 and none is available.
   Install one of: Debian/Ubuntu 'sudo apt-get install docker-registry' (the distribution
-  'registry' binary on PATH works too), or start a Docker engine (the 'registry:2' image is used)."
+  'registry' binary on PATH works too), or start a Docker engine (the 'registry:3' image is used)."
 }
 
 free_port() {
@@ -76,7 +76,7 @@ registry_start() {
   if [ "$runtime" = docker ]; then
     local mounts=(-v "$dir/config.yml:/etc/docker/registry/config.yml:ro" -v "$dir/data:/var/lib/registry")
     [ -z "$htpasswd" ] || mounts+=(-v "$htpasswd:/auth/htpasswd:ro")
-    docker run -d --rm --name "proxy-wasm-test-$name" -p "127.0.0.1:$port:5000" "${mounts[@]}" registry:2 >"$dir/container"
+    docker run -d --rm --name "proxy-wasm-test-$name" -p "127.0.0.1:$port:5000" "${mounts[@]}" registry:3 >"$dir/container"
   else
     "${runtime#bin }" serve "$dir/config.yml" >"$dir/log" 2>&1 &
     printf '%s\n' "$!" >"$dir/pid"

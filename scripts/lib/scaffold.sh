@@ -95,3 +95,18 @@ scaffold_copy() {
   done < <(scaffold_files "$from")
   [ "$n" -gt 0 ] || die 1 "the template $from has no files"
 }
+
+# scaffold_register_module NAME: the sample workloads mount every filter's module ConfigMap
+# (wasm-<name-dns>) in one projected volume (deploy/kind/demo/workloads.yaml): add NAME's, so the
+# EnvoyFilter method works for it and next to the others.
+scaffold_register_module() {
+  local name=$1 file="$ROOT/deploy/kind/demo/workloads.yaml" tmp marker='{"wasm-filters": {"projected": {"sources": ['
+  [ -f "$file" ] || die 1 "$file is missing: cannot add wasm-${name//_/-} to the sample workloads' module volume"
+  grep -qF -- "$marker" "$file" || die 1 "$file: no projected module volume ('$marker') to add wasm-${name//_/-} to"
+  tmp=$(mktemp "$file.XXXXXX")
+  awk -v marker="$marker" -v cm="wasm-${name//_/-}" '
+    { print }
+    index($0, marker) { match($0, /^ */); printf "%s  {\"configMap\": {\"name\": \"%s\", \"optional\": true}},\n", substr($0, 1, RLENGTH), cm }
+  ' "$file" >"$tmp"
+  mv "$tmp" "$file"
+}

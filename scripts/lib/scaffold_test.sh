@@ -105,34 +105,51 @@ sctest_envoy_log() {
   info "ok: $1's Envoy ($2) logged $3"
 }
 
-# sctest_dry_run NAME: scripts/deploy.sh NAME --dry-run renders the WasmPlugin and the
-# EnvoyFilter method for NAME (Kubernetes names with '-', the module and config of NAME).
+# sctest_dry_run NAME: the new filter's three kustomizations render (kubectl kustomize) to objects
+# valid against the Istio CRD and Kubernetes schemas, with NAME's plugin (Kubernetes names with '-',
+# the module and config of NAME), and scripts/deploy.sh NAME --dry-run shows them for each method.
+# Needs SCTEST_PY (a python with the mesh test packages) and SCTEST_CRDS.
 sctest_dry_run() {
-  local name=$1 resource=${1//_/-} method out config
-  config=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"), sort_keys=True))' "deploy/$name/config.json")
-  for method in wasmplugin envoyfilter; do
+  local name=$1 resource=${1//_/-} method out dir
+  for method in wasmplugin envoyfilter trafficextension; do
+    dir=deploy/$name
+    [ "$method" = wasmplugin ] || dir+=/$method
+    out="$WORK/kustomize-$name-$method.yaml"
+    if [ "$method" = envoyfilter ]; then
+      kubectl kustomize --load-restrictor LoadRestrictionsNone "$dir" >"$out" || die 1 "kubectl kustomize $dir failed"
+    else
+      kubectl kustomize "$dir" >"$out" || die 1 "kubectl kustomize $dir failed"
+    fi
+    "$SCTEST_PY" "$ROOT/deploy/kind/tests/validate_manifests.py" --crds "$SCTEST_CRDS" "$out" >&2 || die 1 "$dir: objects not valid (above)"
+    "$SCTEST_PY" - "$out" "$name" "$method" "deploy/$name/config.json" <<'PY' || die 1 "$dir: the plugin is not $name's (above)"
+import json, sys, yaml
+path, name, method, config = sys.argv[1:]
+docs = [d for d in yaml.safe_load_all(open(path)) if d]
+kind = {"wasmplugin": "WasmPlugin", "envoyfilter": "EnvoyFilter", "trafficextension": "TrafficExtension"}[method]
+(plugin,) = [d for d in docs if d["kind"] == kind]
+want = json.load(open(config))
+if "remote" in want and want["remote"].get("cluster") == "auth_service":
+    want["remote"]["cluster"] = "outbound|8080||auth.proxy-wasm-demo.svc.cluster.local"
+assert plugin["metadata"]["name"] == name.replace("_", "-"), plugin["metadata"]
+if method == "envoyfilter":
+    for p in plugin["spec"]["configPatches"]:
+        cfg = p["patch"]["value"]["typed_config"]["config"]
+        assert cfg["vm_config"]["code"]["local"]["filename"] == f"/var/local/lib/wasm-filters/{name}.wasm", cfg
+        assert json.loads(cfg["configuration"]["value"]) == want, cfg["configuration"]
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert cm["metadata"]["name"] == "wasm-" + name.replace("_", "-") and f"{name}.wasm" in cm["binaryData"], cm["metadata"]
+    for d in docs:
+        if d["kind"] == "Deployment" and d["metadata"]["name"] in ("echo", "client"):
+            assert cm["metadata"]["name"] in d["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/userVolume"], d["metadata"]
+else:
+    spec = plugin["spec"] if method == "wasmplugin" else plugin["spec"]["wasm"]
+    assert spec["pluginName"] == name and spec["url"] == f"oci://kind-registry:5000/proxy-wasm/{name}:dev", spec
+    assert spec["pluginConfig"] == want, (spec["pluginConfig"], want)
+PY
     out="$WORK/dry-$name-$method.log"
     scripts/deploy.sh --dry-run --method "$method" "$name" >"$out" 2>&1 || { tail -20 "$out" >&2; die 1 "scripts/deploy.sh --dry-run --method $method $name failed"; }
     grep -qxF "scripts/build.sh $name" "$out" || die 1 "dry run ($method) of $name: no 'scripts/build.sh $name'"
-    if [ "$method" = wasmplugin ]; then
-      grep -qxF "  name: $resource" "$out" || die 1 "dry run of $name: no WasmPlugin named $resource"
-      grep -qF "url: oci://kind-registry:5000/proxy-wasm/$name@sha256:" "$out" || die 1 "dry run of $name: no WasmPlugin url for $name"
-      grep -qxF "  pluginName: $name" "$out" || die 1 "dry run of $name: pluginName is not $name"
-      # The pluginConfig is deploy/<name>/config.json (with mesh cluster names).
-      python3 - "$out" "$config" "deploy/$name/mesh.env" <<'PY' || die 1 "dry run of $name: pluginConfig differs from deploy/$name/config.json"
-import json, re, sys
-text, want, env = open(sys.argv[1]).read(), sys.argv[2], open(sys.argv[3]).read()
-m = re.search(r"^  pluginConfig:\n((?:    .*\n)+)", text, re.M)
-got = json.loads(m.group(1))
-for pair in (re.findall(r'^MESH_CLUSTERS="([^"]*)"', env, re.M) or [""])[0].split():
-    local, mesh = pair.split("=", 1)
-    want = want.replace(json.dumps(local), json.dumps(mesh))
-sys.exit(json.dumps(got, separators=(",", ":"), sort_keys=True) != want)
-PY
-    else
-      grep -qF "filename: /var/local/lib/wasm-filters/$name.wasm" "$out" || die 1 "dry run (envoyfilter) of $name: the EnvoyFilter does not load $name.wasm"
-      grep -qxF "  name: wasm-$resource" "$out" || die 1 "dry run (envoyfilter) of $name: no ConfigMap wasm-$resource"
-    fi
+    grep -qxF "  name: $resource" "$out" || die 1 "dry run ($method) of $name: no object named $resource"
   done
-  info "ok: $name renders for the mesh (WasmPlugin/EnvoyFilter $resource)"
+  info "ok: $name renders for the mesh (WasmPlugin, EnvoyFilter + ConfigMap, TrafficExtension $resource)"
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Mesh deployment tests (issue 8), no cluster needed: the oci-push tool's tests, pushes to a real
-# registry on 127.0.0.1 read back with skopeo, every filter's manifests validated against the
-# Istio CRD and Kubernetes schemas, and deploy/undeploy against recording stand-ins for docker,
-# kind, kubectl and istioctl. Installs what it needs (docker-registry, skopeo, a Python venv).
+# Mesh deployment tests (issues 8, 18), no cluster needed: pushes to a real registry on 127.0.0.1
+# read back with skopeo; `kubectl kustomize` of every filter x method (as committed and with
+# deploy.sh's digest overlay) validated against the Istio CRD and Kubernetes schemas; and
+# deploy/undeploy/--status (kind and cluster targets) against recording stand-ins for docker, kind,
+# kubectl (a small model of the cluster and its sidecars) and istioctl. Installs what it needs
+# (docker-registry, skopeo, a Python venv); needs kubectl for kustomize.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/lib/common.sh

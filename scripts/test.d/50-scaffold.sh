@@ -5,7 +5,8 @@
 # nothing behind, then creates one filter from each template and runs on all of them: fmt and
 # clippy, the workspace wasm build, scripts/build.sh (size budgets), their tests, and per filter
 # `scripts/deploy.sh --target envoy <name> --once` (a real Envoy) and
-# `scripts/deploy.sh <name> --dry-run` for both mesh methods.
+# the kustomizations of the three mesh methods (rendered, validated against the Istio CRDs and
+# Kubernetes schemas) and `scripts/deploy.sh <name> --dry-run` for each method.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/lib/common.sh
@@ -16,9 +17,16 @@ cd "$(dirname "$0")/../.."
 . scripts/lib/scaffold.sh
 # shellcheck source=scripts/lib/scaffold_test.sh
 . scripts/lib/scaffold_test.sh
+# shellcheck source=scripts/lib/mesh_venv.sh
+. scripts/lib/mesh_venv.sh
 
 ensure_wasm_target
 ensure_envoy # exports ENVOY_BIN, which the copy's scripts then use
+# The mesh manifests of the new filters are validated like the built-in ones.
+SCTEST_PY=$(mesh_venv)
+SCTEST_CRDS=${ISTIO_CRDS:-$ROOT/../shared/istio/crds.yaml}
+[ -f "$SCTEST_CRDS" ] || die 1 "Istio CRD schemas not found at $SCTEST_CRDS (set ISTIO_CRDS)"
+command -v kubectl >/dev/null || die 1 "kubectl (kustomize) is needed to render the new filters' manifests"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scaffold-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -130,10 +138,14 @@ sctest_envoy sc_peers '^HTTP/1.1 200'
 sctest_envoy_log sc_peers server 'access: GET /demo 200 DOWNSTREAM_PEER_ID=sidecar~127.0.0.2~client'
 sctest_envoy_log sc_peers client 'access: GET /demo 200 UPSTREAM_PEER_ID=sidecar~127.0.0.3~echo'
 
-step "scripts/deploy.sh <name> --dry-run (kind + Istio)"
+step "the mesh kustomizations and scripts/deploy.sh <name> --dry-run (kind + Istio)"
 for name in "${NAMES[@]}"; do
+  grep -qF "\"name\": \"wasm-${name//_/-}\"" deploy/kind/demo/workloads.yaml ||
+    die 1 "new-filter.sh $name did not add wasm-${name//_/-} to the sample workloads' module volume"
   sctest_dry_run "$name"
 done
+[ "$(grep -c '"name": "wasm-sc-minimal"' deploy/kind/demo/workloads.yaml)" = 2 ] ||
+  die 1 "wasm-sc-minimal should be in both sample workloads' module volume exactly once"
 if [ "${#LINT_FAILURES[@]}" -gt 0 ]; then
   die 1 "the new filters build, pass their tests and run, but fail lints: ${LINT_FAILURES[*]}"
 fi

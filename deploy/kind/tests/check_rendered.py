@@ -1,15 +1,20 @@
-"""Checks what the rendered manifests of a filter mean, beyond their schema.
+"""Checks what a filter's three kustomizations mean, beyond their schema.
 
-    python check_rendered.py FILTER METHOD CONFIG_JSON MODULE SHA256 PHASE FAIL_STRATEGY MODE \
-        WORKLOADS MESH_CLUSTERS < rendered.yaml
+    python check_rendered.py FILTER CONFIG_JSON MODULE WORKLOADS WASMPLUGIN.yaml ENVOYFILTER.yaml TRAFFICEXTENSION.yaml
 
-- the plugin gets exactly deploy/<filter>/config.json (WasmPlugin.pluginConfig, or the
-  EnvoyFilter's configuration string), its cluster names renamed as MESH_CLUSTERS says;
-- phase / failStrategy / direction are the filter's, in both methods (EnvoyFilter: fail_open,
-  INSERT_FIRST for AUTHN, one patch per sidecar direction);
-- the WasmPlugin url is oci://kind-registry:5000/...@sha256:SHA256 and sha256 is SHA256;
-- the plugin's selector picks exactly the WORKLOADS pods; with the envoyfilter method exactly
-  those mount the module ConfigMap, whose bytes are MODULE.
+(each YAML is `kubectl kustomize` output of deploy/<filter>, .../envoyfilter, .../trafficextension)
+- the plugin gets exactly deploy/<filter>/config.json, the local Envoy's cluster names replaced by
+  the sidecar's (auth_service -> outbound|8080||auth.proxy-wasm-demo.svc.cluster.local), in all
+  three methods;
+- the three methods agree: selector, phase, priority, failStrategy (EnvoyFilter: failure_policy,
+  INSERT_FIRST for AUTHN, one patch per sidecar direction of the match mode), plugin name;
+- the selector picks exactly WORKLOADS (deploy/<filter>/demo.env);
+- the committed url is the tag scripts/push.sh pushes; no sha256 until deploy.sh pins one;
+- plugin objects are labelled for undeploy (proxy-wasm-filters/filter, role=plugin);
+- envoyfilter: the ConfigMap is wasm-<filter> holding MODULE's bytes under <filter>.wasm, and both
+  sample workloads mount it (projected, optional) where the EnvoyFilter reads;
+- the sample workloads log wasm at info (sidecar.istio.io/componentLogLevel) and give the
+  injector its map form of userVolume / userVolumeMount.
 """
 
 import base64
@@ -19,6 +24,8 @@ import sys
 
 import yaml
 
+MESH_CLUSTERS = {"auth_service": "outbound|8080||auth.proxy-wasm-demo.svc.cluster.local"}
+WASM_DIR = "/var/local/lib/wasm-filters"
 failures = 0
 
 
@@ -31,70 +38,100 @@ def expect(what, expected, actual):
         print(f"  FAIL {what}: expected {expected!r}, got {actual!r}")
 
 
-def renamed(value, renames):
+def renamed(value):
     if isinstance(value, dict):
-        return {k: renamed(v, renames) for k, v in value.items()}
+        return {k: renamed(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [renamed(v, renames) for v in value]
-    return renames.get(value, value) if isinstance(value, str) else value
+        return [renamed(v) for v in value]
+    return MESH_CLUSTERS.get(value, value) if isinstance(value, str) else value
 
 
-def main(filter_name, method, config_path, module_path, sha, phase, fail, mode, workloads, clusters):
-    renames = dict(pair.split("=", 1) for pair in clusters.split())
-    config = renamed(json.load(open(config_path)), renames)
+def load(path):
+    by_kind = {}
+    for d in yaml.safe_load_all(open(path)):
+        if d:
+            by_kind.setdefault(d["kind"], []).append(d)
+    return by_kind
+
+
+def selected(by_kind, labels):
+    return {d["metadata"]["name"] for d in by_kind.get("Deployment", [])
+            if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in labels.items())} & {"echo", "client"}
+
+
+def check_workloads(method, by_kind, resource):
+    for d in by_kind["Deployment"]:
+        name = d["metadata"]["name"]
+        if name not in ("echo", "client"):
+            continue
+        ann = d["spec"]["template"]["metadata"].get("annotations") or {}
+        expect(f"{method}: {name} logs wasm at info", "wasm:info", ann.get("sidecar.istio.io/componentLogLevel"))
+        vol = json.loads(ann["sidecar.istio.io/userVolume"])
+        mnt = json.loads(ann["sidecar.istio.io/userVolumeMount"])
+        expect(f"{method}: {name}: userVolume / userVolumeMount are maps keyed by the volume name",
+               (dict, dict, ["wasm-filters"], ["wasm-filters"]), (type(vol), type(mnt), list(vol), list(mnt)))
+        sources = {s["configMap"]["name"]: s["configMap"].get("optional") for s in vol["wasm-filters"]["projected"]["sources"]}
+        expect(f"{method}: {name} mounts wasm-{resource} (optional)", True, sources.get(f"wasm-{resource}"))
+        expect(f"{method}: {name}: mounted where the EnvoyFilter reads", WASM_DIR, mnt["wasm-filters"]["mountPath"])
+
+
+def main(filter_name, config_path, module_path, workloads, wp_path, ef_path, te_path):
+    config = renamed(json.load(open(config_path)))
     module = open(module_path, "rb").read()
     workloads = set(workloads.split())
-    docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
-    by_kind = {}
-    for d in docs:
-        by_kind.setdefault(d["kind"], []).append(d)
-    deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
     resource = filter_name.replace("_", "-")
+    labels = {"proxy-wasm-filters/filter": resource, "proxy-wasm-filters/role": "plugin"}
+    tag_url = f"oci://kind-registry:5000/proxy-wasm/{filter_name}:dev"
 
-    if method == "wasmplugin":
-        (wp,) = by_kind["WasmPlugin"]
-        spec = wp["spec"]
-        expect("pluginConfig is config.json", config, spec["pluginConfig"])
-        expect("phase", phase, spec["phase"])
-        expect("failStrategy", fail, spec["failStrategy"])
-        expect("match mode", [{"mode": mode}], spec["match"])
-        expect("url pinned by digest",
-               f"oci://kind-registry:5000/proxy-wasm/{filter_name}@sha256:{sha}", spec["url"])
-        expect("sha256 is the manifest digest", sha, spec["sha256"])
-        selector = spec["selector"]["matchLabels"]
-    else:
-        (ef,) = by_kind["EnvoyFilter"]
-        patches = ef["spec"]["configPatches"]
-        contexts = {"SERVER": ["SIDECAR_INBOUND"], "CLIENT": ["SIDECAR_OUTBOUND"],
-                    "CLIENT_AND_SERVER": ["SIDECAR_INBOUND", "SIDECAR_OUTBOUND"]}[mode]
-        expect("one patch per direction", contexts, [p["match"]["context"] for p in patches])
-        for p in patches:
-            cfg = p["patch"]["value"]["typed_config"]["config"]
-            expect("configuration is config.json", config, json.loads(cfg["configuration"]["value"]))
-            expect("fail_open follows failStrategy", fail == "FAIL_OPEN", cfg["fail_open"])
-            expect("module file", f"/var/local/lib/wasm-filters/{filter_name}.wasm",
-                   cfg["vm_config"]["code"]["local"]["filename"])
-            expect("position", "INSERT_FIRST" if phase == "AUTHN" else "INSERT_BEFORE",
-                   p["patch"]["operation"])
-        (cm,) = by_kind["ConfigMap"]
-        expect("ConfigMap name", f"wasm-{resource}", cm["metadata"]["name"])
-        held = base64.b64decode(cm["binaryData"][f"{filter_name}.wasm"])
-        expect("ConfigMap holds the module (sha256)", hashlib.sha256(module).hexdigest(),
-               hashlib.sha256(held).hexdigest())
-        selector = ef["spec"]["workloadSelector"]["labels"]
-        for name in ("echo", "client"):
-            ann = deployments[name]["spec"]["template"]["metadata"].get("annotations") or {}
-            mounts = "sidecar.istio.io/userVolume" in ann
-            expect(f"{name} mounts the module: {name in workloads}", name in workloads, mounts)
-            if mounts:
-                vol = json.loads(ann["sidecar.istio.io/userVolume"])
-                mnt = json.loads(ann["sidecar.istio.io/userVolumeMount"])
-                expect(f"{name}: volume from the ConfigMap", f"wasm-{resource}", vol[0]["configMap"]["name"])
-                expect(f"{name}: mounted where the EnvoyFilter reads", "/var/local/lib/wasm-filters", mnt[0]["mountPath"])
-                expect(f"{name}: same volume name", vol[0]["name"], mnt[0]["name"])
-    selected = {name for name, d in deployments.items()
-                if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())}
-    expect("the selector picks exactly the filter's workloads", workloads, selected & {"echo", "client"})
+    wp_all = load(wp_path)
+    (wp,) = wp_all["WasmPlugin"]
+    spec = wp["spec"]
+    expect("wasmplugin: pluginConfig is config.json", config, spec["pluginConfig"])
+    expect("wasmplugin: url is the pushed tag, as committed", tag_url, spec["url"])
+    expect("wasmplugin: no sha256 until deploy.sh pins the digest", None, spec.get("sha256"))
+    expect("wasmplugin: pluginName", filter_name, spec["pluginName"])
+    expect("wasmplugin: labels for undeploy", labels, {k: wp["metadata"]["labels"].get(k) for k in labels})
+    selector = spec["selector"]["matchLabels"]
+    expect("wasmplugin: the selector picks exactly the demo's workloads", workloads, selected(wp_all, selector))
+    check_workloads("wasmplugin", wp_all, resource)
+    mode = spec["match"][0]["mode"]
+
+    te_all = load(te_path)
+    (te,) = te_all["TrafficExtension"]
+    w = te["spec"]["wasm"]
+    expect("trafficextension: pluginConfig is config.json", config, w["pluginConfig"])
+    expect("trafficextension: same selector, phase, priority, match as the WasmPlugin",
+           (selector, spec["phase"], spec["priority"], spec["match"]),
+           (te["spec"]["selector"]["matchLabels"], te["spec"]["phase"], te["spec"]["priority"], te["spec"]["match"]))
+    expect("trafficextension: same url, failStrategy, pluginName, type",
+           (tag_url, spec["failStrategy"], filter_name, "HTTP"), (w["url"], w["failStrategy"], w["pluginName"], w["type"]))
+    expect("trafficextension: labels for undeploy", labels, {k: te["metadata"]["labels"].get(k) for k in labels})
+    check_workloads("trafficextension", te_all, resource)
+
+    ef_all = load(ef_path)
+    (ef,) = ef_all["EnvoyFilter"]
+    patches = ef["spec"]["configPatches"]
+    contexts = {"SERVER": ["SIDECAR_INBOUND"], "CLIENT": ["SIDECAR_OUTBOUND"],
+                "CLIENT_AND_SERVER": ["SIDECAR_INBOUND", "SIDECAR_OUTBOUND"]}[mode]
+    expect("envoyfilter: one patch per direction of the match mode", contexts, [p["match"]["context"] for p in patches])
+    expect("envoyfilter: same selector", selector, ef["spec"]["workloadSelector"]["labels"])
+    for p in patches:
+        cfg = p["patch"]["value"]["typed_config"]["config"]
+        expect("envoyfilter: configuration is config.json", config, json.loads(cfg["configuration"]["value"]))
+        expect("envoyfilter: failure_policy follows failStrategy (no deprecated fail_open)",
+               ({"FAIL_OPEN": "FAIL_OPEN", "FAIL_CLOSE": "FAIL_CLOSED"}[spec["failStrategy"]], None),
+               (cfg.get("failure_policy"), cfg.get("fail_open")))
+        expect("envoyfilter: module file", f"{WASM_DIR}/{filter_name}.wasm", cfg["vm_config"]["code"]["local"]["filename"])
+        expect("envoyfilter: root id", filter_name, cfg["root_id"])
+        expect("envoyfilter: position", "INSERT_FIRST" if spec["phase"] == "AUTHN" else "INSERT_BEFORE", p["patch"]["operation"])
+    expect("envoyfilter: labels for undeploy", labels, {k: ef["metadata"]["labels"].get(k) for k in labels})
+    (cm,) = [c for c in ef_all["ConfigMap"] if c["metadata"]["name"] == f"wasm-{resource}"]
+    expect("envoyfilter: the ConfigMap is labelled as the filter's module",
+           {"proxy-wasm-filters/filter": resource, "proxy-wasm-filters/role": "module"},
+           {k: cm["metadata"]["labels"].get(k) for k in ("proxy-wasm-filters/filter", "proxy-wasm-filters/role")})
+    held = base64.b64decode(cm["binaryData"][f"{filter_name}.wasm"])
+    expect("envoyfilter: the ConfigMap holds dist/<filter>.wasm", hashlib.sha256(module).hexdigest(), hashlib.sha256(held).hexdigest())
+    check_workloads("envoyfilter", ef_all, resource)
     return 1 if failures else 0
 
 

@@ -117,6 +117,6 @@ mkdir -p "$work/emptybin"
 # shellcheck disable=SC2123 # an empty PATH is the point
 err=$( (id() { echo 1000; }; PATH="$work/emptybin"; registry_runtime) 2>&1 || true)
 expect_contains "it says what to install" "Install one of: Debian/Ubuntu 'sudo apt-get install docker-registry'" "$err"
-expect_contains "or to start Docker" "or start a Docker engine (the 'registry:2' image is used)" "$err"
+expect_contains "or to start Docker" "or start a Docker engine (the 'registry:3' image is used)" "$err"
 
 finish test_push

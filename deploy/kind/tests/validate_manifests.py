@@ -79,11 +79,18 @@ def check_crd_object(doc, schema):
     for section in ("spec",):
         if section in doc and "properties" in schema and section in schema["properties"]:
             problems.extend(pruned_fields(schema["properties"][section], doc[section], section))
-    # The CEL rule on WasmPlugin.spec.url: a URL with one of the accepted schemes.
-    url = (doc.get("spec") or {}).get("url")
-    if doc.get("kind") == "WasmPlugin" and url is not None:
+    # The CEL rules (x-kubernetes-validations) jsonschema does not run.
+    spec = doc.get("spec") or {}
+    url, where = spec.get("url"), "spec.url"
+    if doc.get("kind") == "TrafficExtension":
+        url, where = (spec.get("wasm") or {}).get("url"), "spec.wasm.url"
+        if ("wasm" in spec) == ("lua" in spec):
+            problems.append("spec: exactly one of wasm or lua must be set")
+        if "selector" in spec and "targetRefs" in spec:
+            problems.append("spec: only one of targetRefs or selector can be set")
+    if doc.get("kind") in ("WasmPlugin", "TrafficExtension") and url is not None:
         if not re.match(r"^(oci|file|https?)://\S+$", url):
-            problems.append(f"spec.url: '{url}' must be oci://, file:// or http(s)://")
+            problems.append(f"{where}: '{url}' must be oci://, file:// or http(s)://")
     return problems
 
 

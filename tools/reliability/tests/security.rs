@@ -298,10 +298,13 @@ const STRATEGIES: [(&str, &str); 4] = [
     ("metadata_exchange", "FAIL_OPEN"),
 ];
 
-fn mesh_value(filter: &str, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(root().join("deploy").join(filter).join("mesh.env")).ok()?;
+/// The value of `KEY: value` at the given indentation in a committed manifest of the filter
+/// (deploy/kind/tests/test_manifests.sh checks the rendered objects against the Istio schemas).
+fn manifest_value(filter: &str, file: &str, indent: usize, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(root().join("deploy").join(filter).join(file)).ok()?;
+    let prefix = format!("{}{key}: ", " ".repeat(indent));
     text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .find_map(|l| l.strip_prefix(&prefix))
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 
@@ -311,7 +314,14 @@ fn each_filter_has_its_documented_fail_strategy_and_auth_check_fails_closed() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "common" && root().join("deploy").join(n).join("mesh.env").is_file())
+        .filter(|n| {
+            n != "common"
+                && root()
+                    .join("deploy")
+                    .join(n)
+                    .join("wasmplugin.yaml")
+                    .is_file()
+        })
         .collect();
     for f in &filters {
         assert!(
@@ -322,25 +332,44 @@ fn each_filter_has_its_documented_fail_strategy_and_auth_check_fails_closed() {
     let security = std::fs::read_to_string(root().join("SECURITY.md")).unwrap();
     for (filter, strategy) in STRATEGIES {
         assert_eq!(
-            mesh_value(filter, "FAIL_STRATEGY").as_deref(),
+            manifest_value(filter, "wasmplugin.yaml", 2, "failStrategy").as_deref(),
             Some(strategy),
-            "{filter}"
+            "{filter}: WasmPlugin"
         );
         let row = format!("| `{filter}` | `{strategy}` |");
         assert!(security.contains(&row), "SECURITY.md lacks the row `{row}`");
     }
     // Authentication runs first in the chain, so nothing before it trusts identity headers.
-    assert_eq!(mesh_value("auth_check", "PHASE").as_deref(), Some("AUTHN"));
+    assert_eq!(
+        manifest_value("auth_check", "wasmplugin.yaml", 2, "phase").as_deref(),
+        Some("AUTHN")
+    );
 }
 
-/// The WasmPlugin template takes the strategy from mesh.env (deploy/kind/tests/test_manifests.sh
-/// checks the rendered manifests themselves against the Istio schema and these values).
+/// The TrafficExtension and the EnvoyFilter of each filter fail the same way as its WasmPlugin.
 #[test]
-fn the_wasmplugin_template_takes_the_fail_strategy_from_mesh_env() {
-    let template =
-        std::fs::read_to_string(root().join("deploy/kind/templates/wasmplugin.yaml")).unwrap();
-    assert!(
-        template.contains("failStrategy: @@FAIL_STRATEGY@@"),
-        "{template}"
-    );
+fn every_mesh_method_has_the_documented_fail_strategy() {
+    for (filter, strategy) in STRATEGIES {
+        assert_eq!(
+            manifest_value(
+                filter,
+                "trafficextension/trafficextension.yaml",
+                4,
+                "failStrategy"
+            )
+            .as_deref(),
+            Some(strategy),
+            "{filter}: TrafficExtension"
+        );
+        let envoy = if strategy == "FAIL_OPEN" {
+            "FAIL_OPEN"
+        } else {
+            "FAIL_CLOSED"
+        };
+        assert_eq!(
+            manifest_value(filter, "envoyfilter/envoyfilter.yaml", 14, "failure_policy").as_deref(),
+            Some(envoy),
+            "{filter}: EnvoyFilter"
+        );
+    }
 }
