@@ -7,6 +7,8 @@ use filter_common::logging::parse_level;
 use proxy_wasm::types::LogLevel;
 use serde::Deserialize;
 
+use crate::url;
+
 /// Headers whose values never reach the log, whatever the configuration says.
 pub const ALWAYS_REDACTED: [&str; 5] = [
     "authorization",
@@ -33,6 +35,21 @@ pub struct Config {
     pub log_level: String,
     pub max_value_bytes: usize,
     pub include_query: bool,
+    /// Query parameters redacted in addition to [`url::DEFAULT_SECRET_PARAMS`].
+    pub redact_query_params: Vec<String>,
+    pub sample_by: SampleBy,
+}
+
+/// What decides whether a request is sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleBy {
+    /// A hash of `x-request-id`: every proxy on the request's path decides alike, but a client
+    /// that can set the id can pick one that is never logged.
+    #[default]
+    RequestId,
+    /// The host's random source, per request and per proxy: nothing the client sends matters.
+    Random,
 }
 
 impl Default for Config {
@@ -47,6 +64,8 @@ impl Default for Config {
             log_level: "info".to_string(),
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             include_query: true,
+            redact_query_params: Vec::new(),
+            sample_by: SampleBy::RequestId,
         }
     }
 }
@@ -62,6 +81,9 @@ pub struct Settings {
     pub log_level: LogLevel,
     pub max_value_bytes: usize,
     pub include_query: bool,
+    /// Query parameter names whose values are redacted in logged URLs: ASCII lower-case.
+    pub secret_params: Vec<String>,
+    pub sample_by: SampleBy,
 }
 
 /// The settings of an empty configuration.
@@ -76,15 +98,28 @@ impl Default for Settings {
             log_level: LogLevel::Info,
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             include_query: true,
+            secret_params: url::DEFAULT_SECRET_PARAMS.map(String::from).to_vec(),
+            sample_by: SampleBy::RequestId,
         }
     }
 }
 
-/// A header to capture, with its redaction decided once at configure time.
+/// A header to capture, with its treatment decided once at configure time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderSpec {
     pub name: String,
-    pub redact: bool,
+    pub treatment: Treatment,
+}
+
+/// How a captured header's value reaches the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treatment {
+    /// As sent (escaped and truncated like every value).
+    Plain,
+    /// Only its presence: the value is replaced by `[REDACTED]`.
+    Redacted,
+    /// A URL: secret query parameters keep their name and lose their value.
+    Url,
 }
 
 impl Settings {
@@ -112,6 +147,16 @@ impl Settings {
             .enumerate()
             .map(|(i, p)| StatusPattern::parse(p).map_err(|m| at("only_status", i, m)))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut secret_params = url::DEFAULT_SECRET_PARAMS.map(String::from).to_vec();
+        for (i, name) in config.redact_query_params.iter().enumerate() {
+            if name.is_empty() {
+                return Err(at("redact_query_params", i, "must not be empty".into()));
+            }
+            let name = name.to_ascii_lowercase();
+            if !secret_params.contains(&name) {
+                secret_params.push(name);
+            }
+        }
         let log_level = parse_level(&config.log_level).ok_or_else(|| {
             ConfigError::invalid(
                 "log_level",
@@ -136,6 +181,8 @@ impl Settings {
             log_level,
             max_value_bytes: config.max_value_bytes,
             include_query: config.include_query,
+            secret_params,
+            sample_by: config.sample_by,
         })
     }
 
@@ -187,8 +234,14 @@ fn header_specs(
         if specs.iter().any(|s| s.name == name) {
             return Err(at(key, i, format!("header `{name}` is listed twice")));
         }
-        let redact = ALWAYS_REDACTED.contains(&name.as_str()) || redact.contains(&name);
-        specs.push(HeaderSpec { name, redact });
+        let treatment = if ALWAYS_REDACTED.contains(&name.as_str()) || redact.contains(&name) {
+            Treatment::Redacted
+        } else if url::URL_HEADERS.contains(&name.as_str()) {
+            Treatment::Url
+        } else {
+            Treatment::Plain
+        };
+        specs.push(HeaderSpec { name, treatment });
     }
     Ok(specs)
 }
@@ -356,7 +409,7 @@ mod tests {
             .request_headers
             .iter()
             .chain(&s.response_headers)
-            .map(|h| (h.name.as_str(), h.redact))
+            .map(|h| (h.name.as_str(), h.treatment == Treatment::Redacted))
             .collect();
         assert_eq!(
             redact,
@@ -382,6 +435,46 @@ mod tests {
         assert!(!s.include_query);
         assert!(s.status_selected(503) && s.status_selected(429) && s.status_selected(0));
         assert!(!s.status_selected(200) && !s.status_selected(404));
+    }
+
+    #[test]
+    fn secret_params_are_the_defaults_plus_the_configured_ones_lower_cased() {
+        let s = settings(r#"{"redact_query_params":["Session_ID","token","x-sig"]}"#).unwrap();
+        let defaults = url::DEFAULT_SECRET_PARAMS.len();
+        assert_eq!(&s.secret_params[..defaults], url::DEFAULT_SECRET_PARAMS);
+        assert_eq!(&s.secret_params[defaults..], ["session_id", "x-sig"]);
+        assert!(settings("{}").unwrap().secret_params.len() == defaults);
+    }
+
+    #[test]
+    fn sample_by_defaults_to_the_request_id() {
+        assert_eq!(settings("{}").unwrap().sample_by, SampleBy::RequestId);
+        let random = settings(r#"{"sample_by":"random"}"#).unwrap();
+        assert_eq!(random.sample_by, SampleBy::Random);
+    }
+
+    #[test]
+    fn url_headers_are_treated_as_urls_unless_redacted() {
+        let s = settings(
+            r#"{"request_headers":[":path","referer","x-a"],"response_headers":["location"],
+                "redact":["referer"]}"#,
+        )
+        .unwrap();
+        let treatments: Vec<Treatment> = s
+            .request_headers
+            .iter()
+            .chain(&s.response_headers)
+            .map(|h| h.treatment)
+            .collect();
+        assert_eq!(
+            treatments,
+            [
+                Treatment::Url,
+                Treatment::Redacted,
+                Treatment::Plain,
+                Treatment::Url
+            ]
+        );
     }
 
     #[test]
@@ -463,6 +556,18 @@ mod tests {
                 r#"{"include_query":"no"}"#,
                 "field `include_query`: invalid type",
             ),
+            (
+                r#"{"redact_query_params":["sig",""]}"#,
+                "field `redact_query_params[1]`: must not be empty",
+            ),
+            (
+                r#"{"redact_query_params":"token"}"#,
+                "field `redact_query_params`: invalid type: string, expected a sequence",
+            ),
+            (
+                r#"{"sample_by":"client-secret-x"}"#,
+                "field `sample_by`: unknown variant, expected `request_id` or `random`",
+            ),
             (r#"[]"#, "the configuration must be a JSON object"),
         ];
         for (json, expected) in cases {
@@ -498,7 +603,7 @@ mod tests {
         assert!(s
             .request_headers
             .iter()
-            .any(|h| h.name == "authorization" && h.redact));
+            .any(|h| h.name == "authorization" && h.treatment == Treatment::Redacted));
     }
 
     #[test]

@@ -7,8 +7,9 @@
 
 pub mod config;
 pub mod record;
+pub mod url;
 
-use config::{Config, Field, HeaderSpec, Settings};
+use config::{Config, Field, HeaderSpec, SampleBy, Settings, Treatment};
 use filter_common::headers::{self, MapType};
 use filter_common::metrics::{Counter, Histogram};
 use filter_common::{logging, properties};
@@ -62,8 +63,8 @@ impl RootContext for RequestLoggingRoot {
         let Some(settings) = settings else {
             return false;
         };
-        let plugin_name =
-            properties::plugin_name().map(|n| record::truncate(n, settings.max_value_bytes));
+        let plugin_name = properties::plugin_name()
+            .map(|n| record::clean(n.as_bytes(), settings.max_value_bytes));
         self.shared = Rc::new(Shared {
             settings,
             metrics: self.shared.metrics,
@@ -76,10 +77,9 @@ impl RootContext for RequestLoggingRoot {
         Some(ContextType::HttpContext)
     }
 
-    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(RequestLogging {
             shared: Rc::clone(&self.shared),
-            context_id,
             start_nanos: None,
             sampled: false,
             saw_request: false,
@@ -95,7 +95,6 @@ impl RootContext for RequestLoggingRoot {
 /// One request: what its line needs, captured as the request goes by.
 struct RequestLogging {
     shared: Rc<Shared>,
-    context_id: u32,
     /// Host clock when the request headers arrived.
     start_nanos: Option<u64>,
     /// Decided from the request id once the request headers are known.
@@ -157,16 +156,10 @@ impl RequestLogging {
         let shared = Rc::clone(&self.shared);
         let settings = &shared.settings;
         let id = first(pairs, "x-request-id");
-        self.sampled = match id {
-            Some(id) => sampling::keep(id, settings.sample_rate),
-            // Without an id no decision can be shared with other proxies: sample at random.
-            None => {
-                let now = unix_nanos(self.get_current_time()).unwrap_or(0);
-                sampling::keep_seeded(
-                    now ^ (u64::from(self.context_id) << 32),
-                    settings.sample_rate,
-                )
-            }
+        self.sampled = match (settings.sample_by, id) {
+            (SampleBy::RequestId, Some(id)) => sampling::keep(id, settings.sample_rate),
+            // `random`, or no id whose decision other proxies could share.
+            _ => sampling::keep_random(settings.sample_rate),
         };
         if !self.sampled {
             return;
@@ -176,12 +169,11 @@ impl RequestLogging {
         self.put(Field::UserAgent, first(pairs, "user-agent"));
         self.put(Field::RequestId, id);
         let path = first(pairs, ":path").map(|path| match settings.include_query {
-            true => path,
-            false => path.split(|&b| b == b'?').next().unwrap_or(path),
+            true => url::redact(path, &settings.secret_params),
+            false => path.split(|&b| b == b'?').next().unwrap_or(path).into(),
         });
-        self.put(Field::Path, path);
-        self.entry.request_headers =
-            capture_headers(pairs, &settings.request_headers, settings.max_value_bytes);
+        self.put(Field::Path, path.as_deref());
+        self.entry.request_headers = capture_headers(pairs, &settings.request_headers, settings);
     }
 
     fn capture_response(&mut self, pairs: &[(String, Vec<u8>)]) {
@@ -191,7 +183,7 @@ impl RequestLogging {
         if self.sampled {
             let settings = &self.shared.settings;
             self.entry.response_headers =
-                capture_headers(pairs, &settings.response_headers, settings.max_value_bytes);
+                capture_headers(pairs, &settings.response_headers, settings);
         }
     }
 
@@ -305,12 +297,17 @@ fn first<'a>(pairs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
 }
 
 /// The configured headers present in `pairs`, in configuration order. Repeated headers are
-/// joined with `, `; redacted ones show only that they were present.
+/// joined with `, `; redacted ones show only that they were present; URLs lose their secrets.
 fn capture_headers(
     pairs: &[(String, Vec<u8>)],
     specs: &[HeaderSpec],
-    max: usize,
+    settings: &Settings,
 ) -> Vec<(String, String)> {
+    let max = settings.max_value_bytes;
+    let text = |spec: &HeaderSpec, value: &[u8]| match spec.treatment {
+        Treatment::Url => record::escape(&url::redact(value, &settings.secret_params)),
+        _ => record::escape(value),
+    };
     let mut out = Vec::new();
     for spec in specs {
         let mut values = pairs
@@ -320,17 +317,17 @@ fn capture_headers(
         let Some(first) = values.next() else {
             continue;
         };
-        let value = if spec.redact {
+        let value = if spec.treatment == Treatment::Redacted {
             record::REDACTED.to_string()
         } else {
-            let mut joined = record::escape_invalid_utf8(first);
+            let mut joined = text(spec, first);
             for more in values {
                 // Enough to fill the limit: the rest would be cut anyway.
                 if joined.len() > max {
                     break;
                 }
                 joined.push_str(", ");
-                joined.push_str(&record::escape_invalid_utf8(more));
+                joined.push_str(&text(spec, more));
             }
             record::truncate(joined, max)
         };
@@ -401,12 +398,16 @@ impl Metrics {
 }
 
 /// Deterministic sampling on the request id: every proxy on a request's path (same
-/// `x-request-id`) makes the same decision, so a request is logged everywhere or nowhere.
+/// `x-request-id`) makes the same decision, so a request is logged everywhere or nowhere. The
+/// hash is public, so a client that sets the id chooses the decision: `sample_by: "random"`
+/// decides with [`sampling::keep_random`] instead.
 ///
 /// The decision is `score(id) < sample_rate`, where `score` maps the id to [0, 1) with
 /// FNV-1a (64 bit) followed by the SplitMix64 finalizer (FNV alone leaves the high bits of
 /// similar ids, such as UUIDs differing in one digit, poorly mixed).
 mod sampling {
+    use std::hash::{BuildHasher, RandomState};
+
     /// Where `id` falls in [0, 1).
     pub fn score(id: &[u8]) -> f64 {
         fraction(mix(fnv1a(id)))
@@ -417,9 +418,10 @@ mod sampling {
         rate >= 1.0 || (rate > 0.0 && score(id) < rate)
     }
 
-    /// A decision without a request id: `seed` should differ per request (clock, context id).
-    pub fn keep_seeded(seed: u64, rate: f64) -> bool {
-        rate >= 1.0 || (rate > 0.0 && fraction(mix(seed)) < rate)
+    /// A decision nobody can predict or influence: each `RandomState` hashes with a new key,
+    /// derived from the host's random source (WASI `random_get`, read once per VM).
+    pub fn keep_random(rate: f64) -> bool {
+        rate >= 1.0 || (rate > 0.0 && fraction(RandomState::new().hash_one(0u8)) < rate)
     }
 
     fn fraction(hash: u64) -> f64 {
@@ -465,10 +467,10 @@ mod sampling {
         }
 
         #[test]
-        fn seeded_decisions_follow_the_rate() {
-            let kept = (0..10_000u64).filter(|&n| keep_seeded(n, 0.3)).count();
+        fn random_decisions_follow_the_rate() {
+            let kept = (0..10_000).filter(|_| keep_random(0.3)).count();
             assert!((2_770..3_230).contains(&kept), "{kept}");
-            assert!((0..100).all(|n| keep_seeded(n, 1.0) && !keep_seeded(n, 0.0)));
+            assert!((0..100).all(|_| keep_random(1.0) && !keep_random(0.0)));
         }
 
         #[test]
@@ -518,33 +520,46 @@ mod tests {
             ("x-a".into(), b"1".to_vec()),
             ("x-bin".into(), b"\xff\x00".to_vec()),
             ("x-a".into(), b"2".to_vec()),
+            (
+                "referer".into(),
+                b"https://a.example/?token=t1&q=1".to_vec(),
+            ),
+            ("referer".into(), b"/b?Key=k2".to_vec()),
         ];
         assert_eq!(first(&pairs, "x-a"), Some(&b"1"[..]));
         assert_eq!(first(&pairs, "x-b"), None);
         let specs = [
             HeaderSpec {
                 name: "x-a".into(),
-                redact: false,
+                treatment: Treatment::Plain,
             },
             HeaderSpec {
                 name: "x-bin".into(),
-                redact: false,
+                treatment: Treatment::Plain,
             },
             HeaderSpec {
                 name: ":method".into(),
-                redact: true,
+                treatment: Treatment::Redacted,
             },
             HeaderSpec {
                 name: "x-missing".into(),
-                redact: false,
+                treatment: Treatment::Plain,
+            },
+            HeaderSpec {
+                name: "referer".into(),
+                treatment: Treatment::Url,
             },
         ];
         assert_eq!(
-            capture_headers(&pairs, &specs, 100),
+            capture_headers(&pairs, &specs, &Settings::default()),
             [
                 ("x-a".to_string(), "1, 2".to_string()),
-                ("x-bin".into(), "\\xff\u{0}".into()),
+                ("x-bin".into(), "\\xff\\u{0}".into()),
                 (":method".into(), "[REDACTED]".into()),
+                (
+                    "referer".into(),
+                    "https://a.example/?token=[REDACTED]&q=1, /b?Key=[REDACTED]".into()
+                ),
             ]
         );
     }

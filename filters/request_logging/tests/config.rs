@@ -30,7 +30,7 @@ fn rejection(config: &[u8]) -> String {
 
 #[test]
 fn every_invalid_config_is_rejected_with_the_field_named() {
-    let cases: [(&str, &str); 18] = [
+    let cases: [(&str, &str); 21] = [
         (r#"{"feilds":["status"]}"#, "invalid configuration: field `feilds`: unknown field `feilds`, expected one of"),
         (r#"{"fields":[]}"#, "invalid configuration: field `fields`: must list at least one field"),
         (r#"{"fields":["status","latency"]}"#, "invalid configuration: field `fields[1]`: unknown field `latency`: expected one of start_time, method, authority, path, protocol, status, response_flags, response_code_details, request_bytes, response_bytes, duration_ms, upstream_cluster, upstream_host, request_id, downstream_address, user_agent, plugin"),
@@ -49,6 +49,10 @@ fn every_invalid_config_is_rejected_with_the_field_named() {
         (r#"{"max_value_bytes":0}"#, "invalid configuration: field `max_value_bytes`: must be at least 1"),
         (r#"{"max_value_bytes":1.5}"#, "invalid configuration: field `max_value_bytes`: invalid type: floating point, expected usize"),
         (r#"{"include_query":1}"#, "invalid configuration: field `include_query`: invalid type: integer, expected a boolean"),
+        (r#"{"redact_query_params":["sig",""]}"#, "invalid configuration: field `redact_query_params[1]`: must not be empty"),
+        (r#"{"redact_query_params":[7]}"#, "invalid configuration: field `redact_query_params[0]`: invalid type: integer, expected a string"),
+        // The configured value is never repeated: it could be a secret.
+        (r#"{"sample_by":"hmac:s3cr3t"}"#, "invalid configuration: field `sample_by`: unknown variant, expected `request_id` or `random` at line 1 column 26"),
     ];
     for (config, expected) in cases {
         let message = rejection(config.as_bytes());

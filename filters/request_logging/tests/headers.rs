@@ -237,7 +237,102 @@ fn control_characters_cannot_forge_lines() {
     let raw = plugin.logs_at(harness::Level::Info);
     assert_eq!(raw.len(), 1);
     assert!(!raw[0].contains('\n'), "{}", raw[0]);
-    assert_eq!(only_line(&plugin)["user_agent"], "a\"}\n{\"forged\":true");
+    // The line break is escaped in the value itself: a JSON reader (`jq -r`) cannot turn it
+    // back into a line break either.
+    assert_eq!(
+        only_line(&plugin)["user_agent"],
+        "a\"}\\u{a}{\"forged\":true"
+    );
+}
+
+/// Characters that can mislead a reader or a terminal: C0 (ESC), DEL, C1 (NEL, CSI), the
+/// line and paragraph separators, every bidi control, zero-width characters, a BOM and a tag
+/// character.
+const MISLEADING: [char; 23] = [
+    '\u{1b}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{85}',
+    '\u{9b}',
+    '\u{9f}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{61c}',
+    '\u{200e}',
+    '\u{200f}',
+    '\u{202a}',
+    '\u{202b}',
+    '\u{202c}',
+    '\u{202d}',
+    '\u{202e}',
+    '\u{2066}',
+    '\u{2067}',
+    '\u{2068}',
+    '\u{2069}',
+    '\u{200b}',
+    '\u{feff}',
+    '\u{e0041}',
+];
+
+#[test]
+fn misleading_characters_are_escaped_in_every_value() {
+    let mut plugin = harness::Plugin::builder("request_logging")
+        .config_json(json!({
+            "fields": ["path", "user_agent", "request_id", "response_code_details"],
+            "request_headers": ["x-note"],
+            "response_headers": ["x-note"],
+        }))
+        .property(&["response", "code_details"], "via\u{202e}upstream")
+        .start()
+        .unwrap();
+    let hostile: String = MISLEADING.iter().map(|c| format!("{c}.")).collect();
+    let escaped: String = MISLEADING
+        .iter()
+        .map(|&c| format!("\\u{{{:x}}}.", u32::from(c)))
+        .collect();
+    let line = log_one(
+        &mut plugin,
+        Request::get(&format!("/p/{hostile}"))
+            .header("user-agent", format!("ua {hostile}"))
+            .header("x-request-id", "id\u{202e}\u{2066}")
+            .header("x-note", "admin\u{202e}\u{2066}txt.exe"),
+        Response::status(200).header("x-note", hostile.as_str()),
+    );
+    assert_eq!(
+        Value::Object(line),
+        json!({
+            "path": format!("/p/{escaped}"),
+            "user_agent": format!("ua {escaped}"),
+            "request_id": "id\\u{202e}\\u{2066}",
+            "response_code_details": "via\\u{202e}upstream",
+            "request_headers": {"x-note": "admin\\u{202e}\\u{2066}txt.exe"},
+            "response_headers": {"x-note": escaped},
+        })
+    );
+    // Neither the raw line nor its JSON escapes carry any of them.
+    let raw = plugin.logs_at(harness::Level::Info)[0];
+    for c in MISLEADING {
+        assert!(!raw.contains(c), "U+{:04X} in {raw}", u32::from(c));
+        assert!(
+            !raw.to_ascii_lowercase()
+                .contains(&format!("\\u{:04x}", u32::from(c))),
+            "U+{:04X} as a JSON escape in {raw}",
+            u32::from(c)
+        );
+    }
+    // Printable non-ASCII text is kept as is.
+    let line = log_one(
+        &mut plugin,
+        Request::get("/").header(
+            "user-agent",
+            "caf\u{e9} \u{1f600} \u{5e9}\u{5dc}\u{5d5}\u{5dd}",
+        ),
+        Response::status(200),
+    );
+    assert_eq!(
+        line["user_agent"],
+        "caf\u{e9} \u{1f600} \u{5e9}\u{5dc}\u{5d5}\u{5dd}"
+    );
 }
 
 #[test]

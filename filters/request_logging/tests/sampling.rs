@@ -1,5 +1,6 @@
 //! `sample_rate`: deterministic on `x-request-id` (the same decision on every proxy), the
-//! documented algorithm, and the configured rate within statistical bounds.
+//! documented algorithm, and the configured rate within statistical bounds; `sample_by:
+//! "random"`, where nothing the client sends decides.
 // Test helpers outside #[test] functions panic on purpose: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -121,4 +122,49 @@ fn requests_without_an_id_are_sampled_at_about_the_rate() {
     // 5 standard deviations of Binomial(400, 0.5) = 50.
     assert!((kept - 200.0).abs() <= 50.0, "{kept} of {n}");
     assert!(plugin.failure().is_none());
+}
+
+/// An id that the documented hash samples out at `rate`, as a client would compute it.
+fn id_sampled_out_at(rate: f64) -> String {
+    (0..)
+        .map(|i| format!("evade-{i}"))
+        .find(|id| !reference_keep(id, rate))
+        .unwrap()
+}
+
+#[test]
+fn with_sample_by_request_id_a_client_can_choose_an_id_that_is_never_logged() {
+    // The documented (default) behaviour that `sample_by: "random"` exists for.
+    let mut plugin = start(json!({"fields": ["status"], "sample_rate": 0.5}));
+    let id = id_sampled_out_at(0.5);
+    let logged = logged_ids(&mut plugin, &vec![id; 100]);
+    assert!(logged.is_empty());
+    assert_eq!(metric(&plugin, "sampled_out"), 100);
+}
+
+#[test]
+fn with_sample_by_random_the_clients_request_id_decides_nothing() {
+    let mut plugin = start(json!({
+        "fields": ["status", "request_id"],
+        "sample_rate": 0.5,
+        "sample_by": "random",
+    }));
+    let n = 400;
+    let id = id_sampled_out_at(0.5);
+    for _ in 0..n {
+        plugin
+            .send(
+                Request::get("/").header("x-request-id", id.as_str()),
+                Response::status(200),
+            )
+            .unwrap();
+    }
+    let kept = lines(&plugin).len() as i64;
+    // 5 standard deviations of Binomial(400, 0.5) = 50.
+    assert!((kept - 200).abs() <= 50, "{kept} of {n}");
+    assert_eq!(metric(&plugin, "logged"), kept);
+    assert_eq!(metric(&plugin, "sampled_out"), n - kept);
+    assert!(lines(&plugin)
+        .iter()
+        .all(|l| l["request_id"] == id.as_str()));
 }

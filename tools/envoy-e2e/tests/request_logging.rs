@@ -1,14 +1,17 @@
-//! request_logging in a real Envoy: the JSON line in Envoy's log, redaction, status
-//! filtering, metrics under wasmcustom. Run by scripts/test.d/20-envoy.sh (needs Envoy).
+//! request_logging in a real Envoy: the JSON line in Envoy's log, redaction (headers and secrets
+//! in URLs), escaping of misleading characters, status filtering, sampling the client cannot
+//! steer, metrics under wasmcustom. Run by scripts/test.d/20-envoy.sh (needs Envoy).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use common::echo_upstream;
+use echo_upstream::{Response, Server};
 use envoy_e2e::envoy::inline_bootstrap;
 use envoy_e2e::{Envoy, EnvoyBuilder};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The filter's JSON lines, once `n` have been written.
@@ -161,4 +164,153 @@ fn bad_config_makes_envoy_refuse_to_start_with_the_filters_message() {
         err.contains("wasm log request_logging request_logging: invalid configuration: field `sample_rate`: must be a number from 0.0 to 1.0"),
         "{err}"
     );
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn secrets_in_urls_are_redacted_in_path_referer_and_location() {
+    // An upstream that redirects to an OAuth-style callback carrying secrets.
+    let upstream = Server::start(
+        "127.0.0.1:0",
+        Arc::new(|_: &echo_upstream::Request| {
+            Response::new(302).header(
+                "location",
+                "https://app.example/cb?code=code-secret-3&state=s1#access_token=frag-secret-4",
+            )
+        }),
+    )
+    .unwrap();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(upstream.port())
+        .config(
+            json!({
+                "fields": ["path", "status"],
+                "request_headers": [":path", "referer"],
+                "response_headers": ["location"],
+                "redact_query_params": ["Session"],
+            })
+            .to_string(),
+        )
+        .start()
+        .unwrap();
+    let resp = envoy
+        .get(
+            "/login?user=bob&Access%5FToken=path-secret-1&X-Amz-Signature=path-secret-2&SESSION=path-secret-5",
+            &[(
+                "referer",
+                "https://shop.example/p?q=shoes&password=referer-secret-6",
+            )],
+        )
+        .unwrap();
+    assert_eq!(resp.status, 302);
+    let path =
+        "/login?user=bob&Access%5FToken=[REDACTED]&X-Amz-Signature=[REDACTED]&SESSION=[REDACTED]";
+    assert_eq!(
+        json_lines(&envoy, 1)[0],
+        json!({
+            "path": path,
+            "status": 302,
+            "request_headers": {
+                ":path": path,
+                "referer": "https://shop.example/p?q=shoes&password=[REDACTED]",
+            },
+            "response_headers": {
+                "location": "https://app.example/cb?code=[REDACTED]&state=s1#access_token=[REDACTED]",
+            },
+        })
+    );
+    let log = envoy.log();
+    for n in 1..=6 {
+        assert!(
+            !log.contains(&format!("secret-{n}")),
+            "secret {n} in:\n{log}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn misleading_characters_are_escaped_in_envoys_log() {
+    let upstream = echo_upstream();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(upstream.port())
+        .config(r#"{"fields": ["user_agent", "status"], "request_headers": ["x-note"]}"#)
+        .start()
+        .unwrap();
+    // C1 (NEL, CSI), the line and paragraph separators, bidi overrides and isolates, a
+    // zero-width space, a tag character: Envoy's HTTP/1 codec lets them through in a header
+    // value (it answers 400 to DEL and other ASCII controls, and to any non-ASCII in the path).
+    let hostile = "b\u{85}c\u{9b}31md\u{2028}e\u{2029}f\u{202e}g\u{2066}h\u{200b}i\u{e0041}";
+    let resp = envoy
+        .get(
+            "/",
+            &[
+                ("user-agent", hostile),
+                ("x-note", "invoice\u{202e}fdp.exe"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    // DEL: Envoy's codec refuses the request before any filter; the line is still written
+    // (without the header) and carries no DEL.
+    let refused = envoy.get("/", &[("user-agent", "a\u{7f}b")]).unwrap();
+    assert_eq!(refused.status, 400);
+    let lines = json_lines(&envoy, 2);
+    assert_eq!(
+        lines[0],
+        json!({
+            "user_agent": "b\\u{85}c\\u{9b}31md\\u{2028}e\\u{2029}f\\u{202e}g\\u{2066}h\\u{200b}i\\u{e0041}",
+            "status": 200,
+            "request_headers": {"x-note": "invoice\\u{202e}fdp.exe"},
+        })
+    );
+    assert_eq!(lines[1], json!({"status": 400, "request_headers": {}}));
+    // Envoy's log file, as an operator's terminal or pager shows it, carries none of them.
+    let log = envoy.log();
+    for c in [
+        '\u{7f}',
+        '\u{85}',
+        '\u{9b}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{e0041}',
+    ] {
+        assert!(!log.contains(c), "U+{:04X} in Envoy's log", u32::from(c));
+    }
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn sample_by_random_ignores_the_clients_request_id() {
+    let upstream = echo_upstream();
+    let envoy = EnvoyBuilder::new("request_logging")
+        .upstream(upstream.port())
+        .config(r#"{"fields": ["status"], "sample_rate": 0.5, "sample_by": "random"}"#)
+        .start()
+        .unwrap();
+    // With `sample_by: "request_id"` one id gets the same decision every time; a client that
+    // knows the public hash picks one that is never logged.
+    let n = 80;
+    for _ in 0..n {
+        let resp = envoy.get("/", &[("x-request-id", "same-id")]).unwrap();
+        assert_eq!(resp.status, 200);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (logged, sampled_out) = loop {
+        let logged = envoy.stat("wasmcustom.request_logging.logged").unwrap_or(0);
+        let out = envoy
+            .stat("wasmcustom.request_logging.sampled_out")
+            .unwrap_or(0);
+        if logged + out == n || Instant::now() > deadline {
+            break (logged, out);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(logged + sampled_out, n);
+    // 5 standard deviations of Binomial(80, 0.5) ≈ 22.
+    assert!((18..=62).contains(&logged), "{logged} of {n} logged");
+    assert_eq!(json_lines(&envoy, logged as usize).len() as u64, logged);
 }
