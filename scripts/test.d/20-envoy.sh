@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 . scripts/lib/envoy.sh
 
 ensure_envoy
+# The mutual-TLS tests of metadata_exchange make their certificates with the openssl CLI.
+command -v openssl >/dev/null || apt_install openssl
 info "Envoy: $("$ENVOY_BIN" --version 2>/dev/null | grep -o 'version: .*')"
 ensure_wasm_target
 ensure_nextest

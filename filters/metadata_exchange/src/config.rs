@@ -21,10 +21,37 @@ pub enum DirectionSetting {
     Outbound,
 }
 
+/// Which peers' claims are stored. A claim is only headers: without mTLS anyone can send one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustPeers {
+    /// Every peer, as Istio's own exchange does.
+    #[default]
+    Any,
+    /// Only peers on a mutual-TLS connection (`connection.mtls`; upstream: a server certificate).
+    Mtls,
+    /// As `Mtls`, and the claimed identity must match the peer certificate's URI SAN.
+    MtlsIdentity,
+}
+
+/// Which upstreams get our metadata on outbound requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendTo {
+    /// Mesh upstreams only: not `PassthroughCluster`, not a cluster Istio marks `external`
+    /// or `disable_mx` (Istio's `IN_MESH` mode).
+    #[default]
+    Mesh,
+    /// Every upstream (Istio's default).
+    All,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub direction: DirectionSetting,
+    pub trust_peers: TrustPeers,
+    pub send_to: SendTo,
     /// Labels sent in `LABELS` besides `app`, `version` and the canonical name and revision.
     pub additional_labels: Vec<String>,
     /// Largest accepted `x-envoy-peer-metadata` (or `-id`) value, in bytes.
@@ -37,6 +64,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             direction: DirectionSetting::Auto,
+            trust_peers: TrustPeers::Any,
+            send_to: SendTo::Mesh,
             additional_labels: Vec::new(),
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
             max_nesting_depth: DEFAULT_MAX_DEPTH,
@@ -66,9 +95,9 @@ impl Config {
                     "field `additional_labels[{i}]`: a label name must be non-empty and contain no NUL"
                 ));
             }
-            if self.additional_labels[..i].contains(label) {
+            if let Some(j) = self.additional_labels[..i].iter().position(|l| l == label) {
                 return Err(format!(
-                    "field `additional_labels[{i}]`: duplicate label `{label}`"
+                    "field `additional_labels[{i}]`: duplicate of `additional_labels[{j}]`"
                 ));
             }
         }
@@ -110,6 +139,8 @@ mod tests {
         assert_eq!(d.max_header_size, 8192);
         assert_eq!(d.max_nesting_depth, 8);
         assert!(d.additional_labels.is_empty());
+        assert_eq!(d.trust_peers, TrustPeers::Any);
+        assert_eq!(d.send_to, SendTo::Mesh);
     }
 
     #[test]
@@ -126,6 +157,13 @@ mod tests {
                 max_header_size: 1024,
                 max_depth: 3
             }
+        );
+        let c = parse_ok(r#"{"trust_peers":"mtls_identity","send_to":"all"}"#);
+        assert_eq!(c.trust_peers, TrustPeers::MtlsIdentity);
+        assert_eq!(c.send_to, SendTo::All);
+        assert_eq!(
+            parse_ok(r#"{"trust_peers":"mtls"}"#).trust_peers,
+            TrustPeers::Mtls
         );
         assert_eq!(
             parse_ok(r#"{"direction":"inbound"}"#).direction,
@@ -167,7 +205,20 @@ mod tests {
             "field `additional_labels[1]`: a label name must be non-empty and contain no NUL"
         );
         let e = error(r#"{"additional_labels":["a","a"]}"#);
-        assert_eq!(e, "field `additional_labels[1]`: duplicate label `a`");
+        assert_eq!(
+            e,
+            "field `additional_labels[1]`: duplicate of `additional_labels[0]`"
+        );
+        let e = error(r#"{"trust_peers":"maybe"}"#);
+        assert!(
+            e.starts_with("field `trust_peers`: unknown variant, expected one of `any`, `mtls`, `mtls_identity`"),
+            "{e}"
+        );
+        let e = error(r#"{"send_to":"everyone"}"#);
+        assert!(
+            e.starts_with("field `send_to`: unknown variant, expected `mesh` or `all`"),
+            "{e}"
+        );
         let e = error(r#"{"additional_labels":"a"}"#);
         assert!(
             e.starts_with("field `additional_labels`: invalid type"),

@@ -9,17 +9,21 @@
 //!
 //! Our own identity is built and encoded once per configuration (REFERENCE §3, istio/proxy
 //! metadata_exchange). A bad peer header is dropped with a debug line and a metric; the stream
-//! always continues. See README.md for the protocol, configuration, metrics and filter state.
+//! always continues. A peer's headers are claims, believed per `trust_peers`, and our own
+//! metadata goes to mesh upstreams only unless `send_to: all` (src/trust.rs). Peer values are
+//! escaped in every log line. See README.md for the protocol, configuration, metrics and
+//! filter state.
 
 pub mod config;
 pub mod header;
 pub mod structpb;
+pub mod trust;
 pub mod wire;
 
 #[cfg(test)]
 mod golden_tests;
 
-use config::{Config, DirectionSetting};
+use config::{Config, DirectionSetting, SendTo, TrustPeers};
 use filter_common::headers::{self, MapType};
 use filter_common::metrics::Counter;
 use filter_common::properties::{self, Direction};
@@ -28,6 +32,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
 use structpb::{Struct, Value};
+use trust::Untrusted;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -40,6 +45,7 @@ proxy_wasm::main! {{
 pub const METRIC_DECODED: &str = "metadata_exchange.peers_decoded";
 pub const METRIC_FAILED: &str = "metadata_exchange.decode_failures";
 pub const METRIC_ADDED: &str = "metadata_exchange.headers_added";
+pub const METRIC_UNTRUSTED: &str = "metadata_exchange.untrusted_peers";
 
 /// The root context: reads our identity once per configuration; every stream shares it.
 #[derive(Default)]
@@ -70,8 +76,8 @@ impl RootContext for MetadataExchangeRoot {
         Some(Box::new(MetadataExchange {
             exchange: self.exchange.clone(),
             direction: None,
-            request_had_metadata: false,
-            request_had_id: false,
+            answer_metadata: false,
+            answer_id: false,
         }))
     }
 }
@@ -79,6 +85,8 @@ impl RootContext for MetadataExchangeRoot {
 /// What every stream shares: the settings and our encoded identity.
 struct Exchange {
     direction: DirectionSetting,
+    trust_peers: TrustPeers,
+    send_to: SendTo,
     limits: Limits,
     /// Base64 of our Struct; empty when the node has no metadata (nothing is sent then).
     own_metadata: String,
@@ -86,6 +94,7 @@ struct Exchange {
     decoded: Counter,
     failed: Counter,
     added: Counter,
+    untrusted: Counter,
 }
 
 impl Exchange {
@@ -114,29 +123,33 @@ impl Exchange {
         };
         log::debug!(
             "own identity: id={} {} ({} bytes encoded)",
-            or_dash(&own_id),
+            log_value(&own_id),
             summary(&metadata),
             own_metadata.len()
         );
         Ok(Exchange {
             direction: config.direction,
+            trust_peers: config.trust_peers,
+            send_to: config.send_to,
             limits: config.limits(),
             own_metadata,
             own_id,
             decoded: Counter::define(METRIC_DECODED),
             failed: Counter::define(METRIC_FAILED),
             added: Counter::define(METRIC_ADDED),
+            untrusted: Counter::define(METRIC_UNTRUSTED),
         })
     }
 }
 
-/// One stream: its listener's direction and what the downstream peer offered.
+/// One stream: its listener's direction and what to answer the downstream peer.
 struct MetadataExchange {
     exchange: Option<Rc<Exchange>>,
     /// Resolved on the first callback; `None` inside means the host does not say.
     direction: Option<Option<Direction>>,
-    request_had_metadata: bool,
-    request_had_id: bool,
+    /// The downstream peer sent (and we believe) metadata / an id: answer in kind.
+    answer_metadata: bool,
+    answer_id: bool,
 }
 
 impl Context for MetadataExchange {}
@@ -152,11 +165,12 @@ impl HttpContext for MetadataExchange {
             self.get_http_request_header_bytes(header::METADATA_ID),
         );
         strip(MapType::HttpRequestHeaders);
-        self.request_had_metadata = offer.metadata.is_some();
-        self.request_had_id = offer.id.is_some();
-        exchange.record(&offer, Side::Downstream);
+        // An untrusted peer is not told who we are either.
+        let believed = exchange.record(&offer, Side::Downstream);
+        self.answer_metadata = believed && offer.metadata.is_some();
+        self.answer_id = believed && offer.id.is_some();
         // The application behind an inbound listener must not see mesh-internal headers.
-        if direction != Some(Direction::Inbound) {
+        if direction != Some(Direction::Inbound) && exchange.upstream_in_mesh() {
             exchange.add_own(MapType::HttpRequestHeaders, true, true);
         }
         Action::Continue
@@ -181,7 +195,7 @@ impl HttpContext for MetadataExchange {
         // Answer only a peer that introduced itself; the client of an outbound listener is
         // the local application, which must not see them.
         if direction != Some(Direction::Outbound) {
-            let (metadata, id) = (self.request_had_metadata, self.request_had_id);
+            let (metadata, id) = (self.answer_metadata, self.answer_id);
             exchange.add_own(MapType::HttpResponseHeaders, metadata, id);
         }
         Action::Continue
@@ -217,6 +231,22 @@ impl Side {
         }
     }
 
+    /// Whether this side's connection is mutual TLS, and its peer certificate's first URI SAN
+    /// attribute. Envoy has no `upstream.mtls`: upstream, a server certificate
+    /// (`upstream.sha256_peer_certificate_digest`) stands for it.
+    fn tls_attributes(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Side::Downstream => (
+                &["connection", "mtls"],
+                &["connection", "uri_san_peer_certificate"],
+            ),
+            Side::Upstream => (
+                &["upstream", "sha256_peer_certificate_digest"],
+                &["upstream", "uri_san_peer_certificate"],
+            ),
+        }
+    }
+
     /// Filter state keys: (peer, peer id).
     fn keys(self) -> (&'static str, &'static str) {
         match self {
@@ -242,38 +272,115 @@ impl Offer {
 }
 
 impl Exchange {
-    /// Stores what a peer offered in filter state; a value over the limits or undecodable is
-    /// dropped with a debug line and counted.
-    fn record(&self, offer: &Offer, side: Side) {
+    /// Stores what a peer offered in filter state, if `trust_peers` believes the peer; a value
+    /// over the limits or undecodable is dropped with a debug line and counted. Returns
+    /// whether the peer is believed (an unreadable value from a believed peer still is).
+    fn record(&self, offer: &Offer, side: Side) -> bool {
+        if offer.metadata.is_none() && offer.id.is_none() {
+            return true;
+        }
         let (peer_key, id_key) = side.keys();
-        let side = side.name();
-        if let Some(id) = &offer.id {
-            match header::check_id(id, self.limits) {
-                Ok(()) => {
-                    properties::set(id_key, id);
-                }
-                Err(e) => {
-                    self.failed.inc();
-                    log::debug!("{side} peer id ignored: {e}");
-                }
+        // Checked before decoding: an untrusted peer's bytes are not even parsed.
+        if self.trust_peers != TrustPeers::Any {
+            if let Err(reason) = self.check_connection(side) {
+                self.reject(side, reason);
+                return false;
             }
         }
-        let Some(value) = &offer.metadata else {
-            return;
-        };
-        match header::decode(value, self.limits) {
-            Ok(Peer { bytes, metadata }) => {
-                // Stored as the peer serialized it, for other filters and access logs.
-                properties::set(peer_key, &bytes);
-                self.decoded.inc();
-                if log::log_enabled!(log::Level::Debug) {
-                    let id = offer.id.clone().map(headers::lossy).unwrap_or_default();
-                    log::debug!("{side} peer: id={} {}", or_dash(&id), summary(&metadata));
+        let id = offer
+            .id
+            .as_ref()
+            .filter(|id| match header::check_id(id, self.limits) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.failed.inc();
+                    log::debug!("{} peer id ignored: {e}", side.name());
+                    false
                 }
+            });
+        let peer = offer.metadata.as_ref().and_then(|value| {
+            header::decode(value, self.limits)
+                .map_err(|e| {
+                    self.failed.inc();
+                    log::debug!("{} peer metadata ignored: {e}", side.name());
+                })
+                .ok()
+        });
+        if self.trust_peers == TrustPeers::MtlsIdentity {
+            let (_, san_path) = side.tls_attributes();
+            let san = properties::get_string(san_path);
+            let verdict = match &peer {
+                Some(peer) => trust::check_identity(&peer.metadata, san.as_deref()),
+                // Nothing readable to check the certificate against.
+                None => Err(Untrusted::NoClaim),
+            };
+            if let Err(reason) = verdict {
+                self.reject(side, reason);
+                return false;
             }
-            Err(e) => {
-                self.failed.inc();
-                log::debug!("{side} peer metadata ignored: {e}");
+        }
+        if let Some(id) = id {
+            properties::set(id_key, id);
+        }
+        if let Some(Peer { bytes, metadata }) = peer {
+            // Stored as the peer serialized it, for other filters and access logs.
+            properties::set(peer_key, &bytes);
+            self.decoded.inc();
+            if log::log_enabled!(log::Level::Debug) {
+                let id = offer.id.clone().map(headers::lossy).unwrap_or_default();
+                log::debug!(
+                    "{} peer: id={} {}",
+                    side.name(),
+                    log_value(&id),
+                    summary(&metadata)
+                );
+            }
+        }
+        true
+    }
+
+    /// `trust_peers: mtls` and up: is this side's connection mutual TLS?
+    fn check_connection(&self, side: Side) -> Result<(), Untrusted> {
+        let (mtls_path, _) = side.tls_attributes();
+        let attribute = properties::get(mtls_path);
+        match side {
+            Side::Downstream if trust::is_true(attribute.as_deref()) => Ok(()),
+            Side::Downstream => Err(Untrusted::NotMtls),
+            Side::Upstream if attribute.is_some_and(|d| !d.is_empty()) => Ok(()),
+            Side::Upstream => Err(Untrusted::NoUpstreamCertificate),
+        }
+    }
+
+    fn reject(&self, side: Side, reason: Untrusted) {
+        self.untrusted.inc();
+        log::debug!("{} peer not trusted: {reason}", side.name());
+    }
+
+    /// `send_to: mesh`: is the upstream cluster inside the mesh, as Istio decides it? At most
+    /// three property reads, all from the generation (`xds.*` or legacy) that has the cluster.
+    fn upstream_in_mesh(&self) -> bool {
+        if self.send_to == SendTo::All {
+            return true;
+        }
+        let (cluster, root): (_, &[&str]) = match properties::get(&["xds", "cluster_name"]) {
+            Some(name) => (Some(name), &["xds"]),
+            None => (properties::get(&["cluster_name"]), &[]),
+        };
+        let istio_flag = |name: &str| {
+            let path: Vec<&str> = root
+                .iter()
+                .copied()
+                .chain(["cluster_metadata", "filter_metadata", "istio", name])
+                .collect();
+            trust::is_true(properties::get(&path).as_deref())
+        };
+        match trust::outside_mesh(cluster.as_deref(), istio_flag) {
+            None => true,
+            Some(why) => {
+                log::debug!(
+                    "own metadata not sent: the upstream cluster is outside the mesh ({why})"
+                );
+                false
             }
         }
     }
@@ -300,25 +407,36 @@ fn strip(map: MapType) {
     headers::remove(map, header::METADATA);
 }
 
-/// `name=.. namespace=.. workload=.. app=.. version=..`, `-` for what is missing.
+/// `name=.. namespace=.. workload=.. app=.. version=..`, `-` for what is missing. Values come
+/// from the peer: each is written with [`log_value`].
 fn summary(md: &Struct) -> String {
     let labels = md.get_struct(LABELS);
-    let label = |k: &str| labels.and_then(|l| l.get_str(k)).unwrap_or("-");
+    let label = |k: &str| labels.and_then(|l| l.get_str(k)).unwrap_or_default();
     format!(
         "name={} namespace={} workload={} app={} version={}",
-        md.get_str("NAME").unwrap_or("-"),
-        md.get_str("NAMESPACE").unwrap_or("-"),
-        md.get_str("WORKLOAD_NAME").unwrap_or("-"),
-        label("app"),
-        label("version"),
+        log_value(md.get_str("NAME").unwrap_or_default()),
+        log_value(md.get_str("NAMESPACE").unwrap_or_default()),
+        log_value(md.get_str("WORKLOAD_NAME").unwrap_or_default()),
+        log_value(label("app")),
+        log_value(label("version")),
     )
 }
 
-fn or_dash(text: &str) -> &str {
+/// A peer value as it may appear in a log line: `-` when empty; as is when it is one plain
+/// token; otherwise quoted with Rust's escapes (`{:?}`), so that no value can end the line
+/// (`\n`, `\r`, U+2028/9, U+0085), forge another `key=value` field (a space, a quote), or
+/// carry a control, DEL, C1, bidi, zero-width or combining character to a terminal.
+fn log_value(text: &str) -> std::borrow::Cow<'_, str> {
     if text.is_empty() {
-        "-"
+        return "-".into();
+    }
+    let quoted = format!("{text:?}");
+    // Debug escapes every character that is not printable; it adds only the two quotes when
+    // nothing needed escaping.
+    if quoted.len() == text.len() + 2 && text != "-" && !text.contains(' ') {
+        text.into()
     } else {
-        text
+        quoted.into()
     }
 }
 
@@ -477,6 +595,23 @@ mod tests {
             summary(&md),
             "name=- namespace=- workload=- app=- version=-"
         );
+    }
+
+    #[test]
+    fn log_values_are_plain_tokens_or_escaped_and_quoted() {
+        assert_eq!(log_value(""), "-");
+        assert_eq!(log_value("app-1"), "app-1");
+        assert_eq!(log_value("sidecar~\u{fffd}~pod"), "sidecar~\u{fffd}~pod");
+        assert_eq!(log_value("-"), "\"-\"");
+        assert_eq!(log_value("a b=c"), "\"a b=c\"");
+        assert_eq!(log_value("say \"hi\""), "\"say \\\"hi\\\"\"");
+        assert_eq!(log_value("a\nb\r"), "\"a\\nb\\r\"");
+        assert_eq!(
+            log_value("\u{1b}[31m\u{7f}\u{85}"),
+            "\"\\u{1b}[31m\\u{7f}\\u{85}\""
+        );
+        assert_eq!(log_value("a\u{202e}b\u{2028}"), "\"a\\u{202e}b\\u{2028}\"");
+        assert_eq!(log_value("x\u{200b}\u{2066}"), "\"x\\u{200b}\\u{2066}\"");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::structpb::{Struct, Value};
 use common::wire::put_varint;
 use common::*;
 use harness::{Action, Level, Plugin, Request, Response};
@@ -306,7 +307,7 @@ fn bad_configurations_are_rejected_with_the_reason() {
     let cases = [
         (json!({"max_header_size": 0}), "invalid configuration: field `max_header_size`: must be between 1 and 61440 bytes, got 0"),
         (json!({"max_nesting_depth": 0}), "invalid configuration: field `max_nesting_depth`: must be between 1 and 32, got 0"),
-        (json!({"additional_labels": ["a", "a"]}), "invalid configuration: field `additional_labels[1]`: duplicate label `a`"),
+        (json!({"additional_labels": ["a", "a"]}), "invalid configuration: field `additional_labels[1]`: duplicate of `additional_labels[0]`"),
     ];
     for (config, expected) in cases {
         match client_builder(config).start() {
@@ -412,4 +413,77 @@ fn non_utf8_peer_ids_are_stored_raw_without_trapping() {
     s.complete().unwrap();
     drop(s);
     assert!(client.failure().is_none());
+}
+
+/// Peer values are attacker-controlled on inbound: a NAME with a newline must not start a
+/// forged log line, spaces must not forge `key=value` fields, and control, C1, DEL, line
+/// separator and bidi characters must reach the log escaped.
+#[test]
+fn peer_values_cannot_forge_log_lines_or_carry_control_characters() {
+    let mut labels = Struct::new();
+    labels.insert("app", string("a\u{202e}exe.png"));
+    labels.insert("version", string("v\u{2028}1\u{85}\u{7f}"));
+    let mut md = Struct::new();
+    md.insert(
+        "NAME",
+        string("evil\nwasm log metadata_exchange: downstream peer: id=x name=admin"),
+    );
+    md.insert("NAMESPACE", string("ns namespace=kube-system"));
+    md.insert("WORKLOAD_NAME", string("w\r\u{1b}[31mred"));
+    md.insert("LABELS", Value::Struct(labels));
+    let value = header::encode(&md);
+    // Header values can carry a tab and UTF-8 (bidi controls) through Envoy.
+    let id = "sidecar~10.0.0.9~x.ns~ns.svc.cluster.local\t\u{2066}";
+
+    let mut server = start(server_builder(json!({})));
+    let r = run(&mut server, &[(MD, &value), (MD_ID, id)], &[]);
+    // Stored untouched: only the log rendering is escaped.
+    assert_eq!(peer(&r.downstream_peer.unwrap()), md);
+    assert_eq!(r.downstream_peer_id.as_deref(), Some(id.as_bytes()));
+
+    let expected = concat!(
+        r#"downstream peer: id="sidecar~10.0.0.9~x.ns~ns.svc.cluster.local\t\u{2066}" "#,
+        r#"name="evil\nwasm log metadata_exchange: downstream peer: id=x name=admin" "#,
+        r#"namespace="ns namespace=kube-system" workload="w\r\u{1b}[31mred" "#,
+        r#"app="a\u{202e}exe.png" version="v\u{2028}1\u{85}\u{7f}""#
+    );
+    let debug = server.logs_at(Level::Debug);
+    assert!(debug.contains(&expected), "{debug:#?}");
+    for entry in server.logs() {
+        assert!(
+            !entry.message.chars().any(|c| c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "unescaped character in {:?}",
+            entry.message
+        );
+    }
+}
+
+/// A value that looks like a missing one (`-`) or is otherwise plain stays readable; only
+/// ambiguous values are quoted.
+#[test]
+fn plain_peer_values_are_logged_as_is_and_a_dash_is_quoted() {
+    let mut md = Struct::new();
+    md.insert("NAME", string("-"));
+    md.insert("NAMESPACE", string("prod"));
+    md.insert("WORKLOAD_NAME", string("café"));
+    let mut server = start(server_builder(json!({})));
+    run(
+        &mut server,
+        &[(MD, &header::encode(&md)), (MD_ID, CLIENT_ID)],
+        &[],
+    );
+    let expected = format!(
+        r#"downstream peer: id={CLIENT_ID} name="-" namespace=prod workload=café app=- version=-"#
+    );
+    assert!(
+        server.logs_at(Level::Debug).contains(&expected.as_str()),
+        "{:#?}",
+        server.logs_at(Level::Debug)
+    );
 }
