@@ -51,7 +51,7 @@ pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ConfigErr
         ));
     }
     let mut json = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut json).map_err(|err| {
+    let Object(value) = serde_path_to_error::deserialize(&mut json).map_err(|err| {
         // A syntax error belongs to the document, not to the field being read.
         let field = match err.inner().classify() {
             serde_json::error::Category::Data => err.path().to_string(),
@@ -125,6 +125,31 @@ fn drop_unexpected_value(rest: &str) -> String {
         }
     }
     rest.to_string()
+}
+
+/// A section that must be a JSON object: `T` is read from an object only (serde's derive also
+/// accepts an array of the fields in order, which no configuration means).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
 }
 
 /// A JSON object read as a list of pairs in document order, rejecting duplicate keys (which a
@@ -319,6 +344,23 @@ mod tests {
                 "the configuration must be a JSON object"
             );
         }
+    }
+
+    #[test]
+    fn sections_are_objects_only() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc {
+            #[serde(default)]
+            inner: Option<Object<Inner>>,
+        }
+        let doc: Doc = parse(br#"{"inner":{"set":{"a":"b"}}}"#).unwrap();
+        assert_eq!(doc.inner.unwrap().0.set["a"], "b");
+        // serde's derive would read the fields from an array in order.
+        assert_eq!(
+            message::<Doc>(r#"{"inner":[{"a":"b"}]}"#),
+            "field `inner`: invalid type: sequence, expected an object at line 1 column 9"
+        );
     }
 
     #[test]
