@@ -5,18 +5,24 @@
 //! - `{SSHA256}<base64(SHA-256(password || salt) || salt)>`: salted SHA-256, the OpenLDAP
 //!   `pw-sha2` layout (32 digest bytes followed by at least 4 salt bytes).
 
-use crate::reader::Obj;
+use crate::config::{bad_value, is_clean, item};
 use crate::secret::{digest_eq, find_digest, sha1, sha256, Sha1Digest, Sha256Digest};
 use filter_common::base64;
 use filter_common::config::ConfigError;
+use serde::Deserialize;
 use subtle::Choice;
 
 pub const DEFAULT_REALM: &str = "restricted";
 const MIN_SALT: usize = 4;
 
-/// Fields of the `basic` section. `users` holds htpasswd lines: `user:{SHA}...` or
-/// `user:{SSHA256}...`.
-pub const FIELDS: &[&str] = &["realm", "users"];
+/// The `basic` section as written: `users` holds htpasswd lines, `user:{SHA}...` or
+/// `user:{SSHA256}...`. No `Debug`: it holds the hashes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+pub struct BasicSection {
+    realm: Option<String>,
+    users: Option<Vec<String>>,
+}
 
 enum PasswordHash {
     Sha1(Sha1Digest),
@@ -79,64 +85,36 @@ impl std::fmt::Debug for BasicUsers {
     }
 }
 
-impl BasicUsers {
-    pub fn new(section: &Obj) -> Result<Self, ConfigError> {
-        let realm = section
-            .string("realm")?
-            .unwrap_or_else(|| DEFAULT_REALM.to_string());
-        if realm.is_empty()
-            || realm
-                .chars()
-                .any(|c| c == '"' || c == '\\' || c.is_control())
-        {
-            return Err(crate::reader::invalid(
-                section.field("realm"),
-                format!(
-                    "`{}` must be non-empty, without `\"`, `\\` or control characters",
-                    crate::reader::printable(&realm)
-                ),
+impl BasicSection {
+    pub fn build(&self) -> Result<BasicUsers, ConfigError> {
+        let realm = self.realm.as_deref().unwrap_or(DEFAULT_REALM);
+        if realm.is_empty() || realm.contains(['"', '\\']) || realm.chars().any(char::is_control) {
+            return Err(bad_value(
+                "basic.realm",
+                realm,
+                "must be non-empty, without `\"`, `\\` or control characters",
             ));
         }
-        let users = section.strings("users")?.unwrap_or_default();
+        let users = self.users.as_deref().unwrap_or_default();
         if users.is_empty() {
-            return Err(crate::reader::invalid(
-                section.field("users"),
+            return Err(ConfigError::invalid(
+                "basic.users",
                 "empty: at least one user is required",
             ));
         }
         let mut names: Vec<String> = Vec::with_capacity(users.len());
+        let mut name_digests = Vec::with_capacity(users.len());
         let mut hashes = Vec::with_capacity(users.len());
         for (i, line) in users.iter().enumerate() {
-            let field = format!("{}[{i}]", section.field("users"));
-            let Some((name, hash)) = line.split_once(':') else {
-                return Err(crate::reader::invalid(
-                    field,
-                    "expected an htpasswd line `user:{SHA}...` or `user:{SSHA256}...`",
-                ));
-            };
-            if name.is_empty() || name.trim() != name || name.chars().any(char::is_control) {
-                return Err(crate::reader::invalid(
-                    field,
-                    "the user name must be non-empty, without control characters or surrounding whitespace",
-                ));
-            }
-            if let Some(j) = names.iter().position(|n| n == name) {
-                return Err(crate::reader::invalid(
-                    field,
-                    format!(
-                        "user `{name}` is already defined by `{}[{j}]`",
-                        section.field("users")
-                    ),
-                ));
-            }
-            let hash = PasswordHash::parse(hash)
-                .map_err(|e| crate::reader::invalid(field, format!("user `{name}`: {e}")))?;
+            let (name, hash) = parse_user(line, &names)
+                .map_err(|message| ConfigError::invalid(item("basic.users", i), message))?;
+            name_digests.push(sha256(&[name.as_bytes()]));
             names.push(name.to_string());
             hashes.push(hash);
         }
         Ok(BasicUsers {
             www_authenticate: format!("Basic realm=\"{realm}\""),
-            name_digests: names.iter().map(|n| sha256(&[n.as_bytes()])).collect(),
+            name_digests,
             names,
             hashes,
             decoy: PasswordHash::SaltedSha256 {
@@ -145,7 +123,30 @@ impl BasicUsers {
             },
         })
     }
+}
 
+/// One htpasswd line `user:hash`: the user name, not one of `names` yet, and its hash. The
+/// error describes the problem without quoting the hash.
+fn parse_user<'a>(line: &'a str, names: &[String]) -> Result<(&'a str, PasswordHash), String> {
+    let Some((name, hash)) = line.split_once(':') else {
+        return Err("expected an htpasswd line `user:{SHA}...` or `user:{SSHA256}...`".into());
+    };
+    if name.is_empty() || !is_clean(name) {
+        return Err(
+            "the user name must be non-empty, without control characters or surrounding whitespace"
+                .into(),
+        );
+    }
+    if let Some(j) = names.iter().position(|n| n == name) {
+        return Err(format!(
+            "user `{name}` is already defined by `basic.users[{j}]`"
+        ));
+    }
+    let hash = PasswordHash::parse(hash).map_err(|e| format!("user `{name}`: {e}"))?;
+    Ok((name, hash))
+}
+
+impl BasicUsers {
     /// The `www-authenticate` value sent with every 401.
     pub fn challenge(&self) -> &str {
         &self.www_authenticate
@@ -214,11 +215,8 @@ mod tests {
         if let Some(realm) = realm {
             basic["realm"] = realm.into();
         }
-        let text = serde_json::json!({ "basic": basic }).to_string();
-        let doc: crate::json::Json = filter_common::config::parse(text.as_bytes()).unwrap();
-        let root = Obj::root(&doc, &["basic"]).unwrap();
-        let section = root.object("basic", FIELDS).unwrap().unwrap();
-        BasicUsers::new(&section).map_err(|e| e.to_string())
+        let section: BasicSection = serde_json::from_value(basic).unwrap();
+        section.build().map_err(|e| e.to_string())
     }
 
     fn users(lines: &[&str]) -> Result<BasicUsers, String> {

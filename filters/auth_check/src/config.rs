@@ -1,30 +1,44 @@
-//! The plugin configuration as written by operators (JSON), and its validation into the
-//! [`Settings`] requests use. Validation errors name the field and never echo a secret.
+//! The plugin configuration as operators write it (JSON, read by serde through
+//! `filter_common::config`), and its validation into the [`Settings`] requests use.
+//!
+//! serde checks the shape (types, required and unknown fields); [`Settings::build`] checks
+//! what a type cannot say. Every error names the field and never quotes a secret.
 
-use crate::api_key::ApiKeys;
-use crate::basic::BasicUsers;
-use crate::json::Json;
-use crate::paths::ExemptPaths;
-use crate::reader::Obj;
-use crate::remote::Remote;
-use filter_common::config::ConfigError;
+use crate::api_key::{ApiKeySection, ApiKeys};
+use crate::basic::{BasicSection, BasicUsers};
+use crate::remote::{Remote, RemoteSection};
+use filter_common::config::{ConfigError, Object};
 use filter_common::headers;
+use serde::Deserialize;
 
 /// The identity header when `identity_header` is not set.
 pub const DEFAULT_IDENTITY_HEADER: &str = "x-auth-client";
 
-/// Top-level fields; only the section of the selected `mode` may be present.
-const FIELDS: &[&str] = &[
-    "mode",
-    "exempt_paths",
-    "identity_header",
-    "strip_credentials",
-    "api_key",
-    "basic",
-    "remote",
-];
+/// The document. Every field is optional for serde: absent (`default`) or `null`, it is
+/// `None`, and an empty configuration is `Config::default()`; `build` says what is required.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    exempt_paths: Option<Vec<String>>,
+    #[serde(default)]
+    identity_header: Option<String>,
+    #[serde(default)]
+    strip_credentials: Option<bool>,
+    #[serde(default)]
+    api_key: Option<Object<ApiKeySection>>,
+    #[serde(default)]
+    basic: Option<Object<BasicSection>>,
+    #[serde(default)]
+    remote: Option<Object<RemoteSection>>,
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Read from a string: serde_json reports a non-string where an enum belongs as a syntax
+/// error without the field's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Mode {
     ApiKey,
     Basic,
@@ -32,22 +46,28 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn name(self) -> &'static str {
+    const ALL: [Mode; 3] = [Mode::ApiKey, Mode::Basic, Mode::Remote];
+
+    fn name(self) -> &'static str {
         match self {
             Mode::ApiKey => "api_key",
             Mode::Basic => "basic",
             Mode::Remote => "remote",
         }
     }
+}
 
-    fn parse(name: &str) -> Result<Self, ConfigError> {
-        [Mode::ApiKey, Mode::Basic, Mode::Remote]
+impl TryFrom<String> for Mode {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Mode::ALL
             .into_iter()
             .find(|m| m.name() == name)
             .ok_or_else(|| {
-                crate::reader::invalid(
-                    "mode",
-                    format!("unknown mode `{name}`, expected one of `api_key`, `basic`, `remote`"),
+                format!(
+                    "unknown mode `{}`, expected one of `api_key`, `basic`, `remote`",
+                    printable(&name)
                 )
             })
     }
@@ -69,91 +89,187 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Validates the configuration document (`null` when the configuration is empty).
-    pub fn from_json(doc: &Json) -> Result<Self, ConfigError> {
-        let root = Obj::root(doc, FIELDS)?;
-        let mode = match root.string("mode")? {
-            Some(name) => Mode::parse(&name)?,
-            None => {
-                return Err(crate::reader::invalid(
-                    "mode",
-                    "required: one of `api_key`, `basic`, `remote`",
-                ))
-            }
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        let Some(mode) = config.mode else {
+            return Err(ConfigError::invalid(
+                "mode",
+                "required: one of `api_key`, `basic`, `remote`",
+            ));
         };
-        for owner in [Mode::ApiKey, Mode::Basic, Mode::Remote] {
-            if owner != mode && root.has(owner.name()) {
-                return Err(crate::reader::invalid(
-                    owner.name(),
-                    format!("set, but mode is `{}`", mode.name()),
-                ));
-            }
-        }
-
-        let identity_header = root
-            .string("identity_header")?
-            .unwrap_or_else(|| DEFAULT_IDENTITY_HEADER.to_string());
-        headers::validate_name(&identity_header)
-            .map_err(|e| crate::reader::invalid("identity_header", e))?;
-        if headers::is_pseudo(&identity_header) {
-            return Err(crate::reader::invalid(
-                "identity_header",
-                format!("`{identity_header}` is a pseudo-header"),
+        // Only the selected mode's section may be present: a second one is a mistake.
+        let present = [
+            config.api_key.is_some(),
+            config.basic.is_some(),
+            config.remote.is_some(),
+        ];
+        if let Some((other, _)) = Mode::ALL
+            .into_iter()
+            .zip(present)
+            .find(|(m, set)| *set && *m != mode)
+        {
+            return Err(ConfigError::invalid(
+                other.name(),
+                format!("set, but mode is `{}`", mode.name()),
             ));
         }
 
-        let exempt = ExemptPaths::new(root.strings("exempt_paths")?.unwrap_or_default())?;
-        let strip_credentials = root.boolean("strip_credentials")?.unwrap_or(false);
+        let identity_header = config
+            .identity_header
+            .as_deref()
+            .unwrap_or(DEFAULT_IDENTITY_HEADER);
+        check_plain_header("identity_header", identity_header)?;
 
-        let section = |fields: &[&str]| {
-            root.object(mode.name(), fields)?.ok_or_else(|| {
-                crate::reader::invalid(
+        let exempt = ExemptPaths::new(config.exempt_paths.as_deref().unwrap_or_default())?;
+        let method = match (mode, &config.api_key, &config.basic, &config.remote) {
+            (Mode::ApiKey, Some(section), _, _) => Method::ApiKey(section.0.build()?),
+            (Mode::Basic, _, Some(section), _) => Method::Basic(section.0.build()?),
+            (Mode::Remote, _, _, Some(section)) => Method::Remote(section.0.build()?),
+            _ => {
+                return Err(ConfigError::invalid(
                     mode.name(),
                     format!("required when mode is `{}`", mode.name()),
-                )
-            })
-        };
-        let method = match mode {
-            Mode::ApiKey => Method::ApiKey(ApiKeys::new(&section(crate::api_key::FIELDS)?)?),
-            Mode::Basic => Method::Basic(BasicUsers::new(&section(crate::basic::FIELDS)?)?),
-            Mode::Remote => Method::Remote(Remote::new(&section(crate::remote::FIELDS)?)?),
+                ))
+            }
         };
 
         // The identity header is set by this filter: it must not double as a credential or a
         // header the auth service controls.
         let clash = match &method {
-            Method::ApiKey(keys) => keys
-                .header()
-                .filter(|h| *h == identity_header)
-                .map(|_| "api_key.header"),
+            Method::ApiKey(keys) => {
+                (keys.header() == Some(identity_header)).then_some("api_key.header")
+            }
             Method::Basic(_) => (identity_header == "authorization").then_some("basic"),
             Method::Remote(remote) => remote
                 .upstream_headers()
-                .contains(&identity_header)
+                .iter()
+                .any(|name| name == identity_header)
                 .then_some("remote.upstream_headers"),
         };
         if let Some(field) = clash {
-            return Err(crate::reader::invalid(
+            return Err(bad_value(
                 "identity_header",
-                format!("`{identity_header}` is also used by `{field}`"),
+                identity_header,
+                &format!("is also used by `{field}`"),
             ));
         }
 
         Ok(Settings {
             exempt,
-            identity_header,
-            strip_credentials,
+            identity_header: identity_header.to_string(),
+            strip_credentials: config.strip_credentials.unwrap_or(false),
             method,
         })
     }
 }
 
-/// Parses and validates a configuration document (used by unit tests; the root context
-/// goes through `filter_common::config::parse` and `Plugin::configure` the same way).
+/// Path prefixes that skip authentication, matched segment by segment: `/healthz` exempts
+/// `/healthz` and `/healthz/live` but not `/healthz-admin`.
+pub struct ExemptPaths(Vec<String>);
+
+impl ExemptPaths {
+    fn new(prefixes: &[String]) -> Result<Self, ConfigError> {
+        for (i, prefix) in prefixes.iter().enumerate() {
+            let problem = if !prefix.starts_with('/') {
+                "must start with `/`"
+            } else if prefix.contains(['?', '#', '%', '\\']) || prefix.chars().any(char::is_control)
+            {
+                "must be a plain path (no query, fragment, `%`, `\\` or control characters)"
+            } else if !is_plain(prefix) {
+                "must not contain `//`, `.` or `..` segments"
+            } else {
+                continue;
+            };
+            return Err(bad_value(&item("exempt_paths", i), prefix, problem));
+        }
+        Ok(ExemptPaths(prefixes.to_vec()))
+    }
+
+    /// True when no prefix is configured: nothing can match, so `:path` need not be read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when `path` (the `:path` header, query included) falls under an exempt prefix.
+    /// Paths that a proxy or server might normalise differently (`..`, `//`, percent-encoding,
+    /// backslashes) are never exempt: they are authenticated like any other request.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        if path.contains(['%', '\\']) || !is_plain(path) {
+            return false;
+        }
+        self.0.iter().any(|prefix| under(prefix, path))
+    }
+}
+
+fn under(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// No empty, `.` or `..` segment after the leading slash (a trailing slash is fine).
+fn is_plain(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.is_empty()
+        || rest
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// The error for a configured `value` (a name, a path: never a secret) that `field` cannot
+/// hold: the value quoted, then the `problem` (`` `a b` is not a host name``).
+pub fn bad_value(field: &str, value: &str, problem: &str) -> ConfigError {
+    ConfigError::invalid(field, format!("`{}` {problem}", printable(value)))
+}
+
+/// The field name of entry `index` of the list `list`: `exempt_paths[2]`.
+pub fn item(list: &str, index: usize) -> String {
+    format!("{list}[{index}]")
+}
+
+/// A header name the filter sets or looks up itself: valid, and not a pseudo-header.
+pub fn check_plain_header(field: &str, name: &str) -> Result<(), ConfigError> {
+    headers::validate_name(name).map_err(|e| ConfigError::invalid(field, e))?;
+    if headers::is_pseudo(name) {
+        return Err(bad_value(field, name, "is a pseudo-header"));
+    }
+    Ok(())
+}
+
+/// Usable as a header value or a name in a message: no control characters, no whitespace
+/// at either end (which Envoy would trim).
+pub fn is_clean(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+        && !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace)
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`), for quoting a configured name in a
+/// one-line error message.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses and validates a configuration document as `on_configure` does.
 #[cfg(test)]
 pub fn parse(json: &str) -> Result<Settings, String> {
-    filter_common::config::parse::<Json>(json.as_bytes())
-        .and_then(|doc| Settings::from_json(&doc))
+    filter_common::config::parse::<Config>(json.as_bytes())
+        .and_then(|config| Settings::build(&config))
         .map_err(|e| e.to_string())
 }
 
@@ -175,7 +291,17 @@ mod tests {
         let s = parse(&format!(r#"{{"mode":"api_key",{KEYS}}}"#)).unwrap();
         assert_eq!(s.identity_header, "x-auth-client");
         assert!(!s.strip_credentials);
+        assert!(s.exempt.is_empty());
         assert!(matches!(s.method, Method::ApiKey(_)));
+    }
+
+    #[test]
+    fn null_means_absent() {
+        let s = parse(&format!(
+            r#"{{"mode":"api_key","exempt_paths":null,"identity_header":null,"strip_credentials":null,"basic":null,{KEYS}}}"#
+        ))
+        .unwrap();
+        assert_eq!(s.identity_header, "x-auth-client");
     }
 
     #[test]
@@ -187,11 +313,11 @@ mod tests {
         assert_eq!(err(""), err("{}"));
         assert_eq!(
             err(r#"{"mode":"oauth"}"#),
-            "field `mode`: unknown mode `oauth`, expected one of `api_key`, `basic`, `remote`"
+            "field `mode`: unknown mode `oauth`, expected one of `api_key`, `basic`, `remote` at line 1 column 16"
         );
         assert_eq!(
             err(r#"{"mode":3}"#),
-            "field `mode`: expected a string, got a number"
+            "field `mode`: invalid type: integer, expected a string at line 1 column 9"
         );
     }
 
@@ -246,11 +372,130 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_rejected() {
+    fn unknown_and_duplicate_fields_rejected() {
         let e = err(r#"{"mode":"api_key","exempt":["/x"]}"#);
         assert!(
-            e.starts_with("field `exempt`: unknown field `exempt`"),
+            e.starts_with("field `exempt`: unknown field `exempt`, expected one of `mode`, `exempt_paths`, `identity_header`, `strip_credentials`, `api_key`, `basic`, `remote`"),
             "{e}"
         );
+        let e = err(r#"{"mode":"api_key","mode":"basic"}"#);
+        assert!(e.contains("duplicate field `mode`"), "{e}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field_not_the_value() {
+        let e = err(&format!(
+            r#"{{"mode":"api_key","strip_credentials":"s3cret",{KEYS}}}"#
+        ));
+        assert!(
+            e.starts_with("field `strip_credentials`: invalid type: string, expected a boolean"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"));
+    }
+
+    /// The shape errors shown in README.md, from these documents.
+    #[test]
+    fn readme_shape_errors() {
+        assert_eq!(
+            err(r#"{"mode":"oauth"}"#),
+            "field `mode`: unknown mode `oauth`, expected one of `api_key`, `basic`, `remote` at line 1 column 16"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{"mode":"api_key","strip_credentials":"yes",{KEYS}}}"#
+            )),
+            "field `strip_credentials`: invalid type: string, expected a boolean at line 1 column 43"
+        );
+        assert_eq!(
+            err(r#"{"mode":"remote","remote":{"path":"/check"}}"#),
+            "field `remote`: missing field `cluster` at line 1 column 43"
+        );
+    }
+
+    fn exempt(prefixes: &[&str]) -> ExemptPaths {
+        let prefixes: Vec<String> = prefixes.iter().map(|s| s.to_string()).collect();
+        ExemptPaths::new(&prefixes).unwrap()
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        let e = exempt(&["/healthz", "/public/"]);
+        for yes in [
+            "/healthz",
+            "/healthz/",
+            "/healthz/live",
+            "/healthz?x=1",
+            "/healthz#f",
+            "/public/a.css",
+        ] {
+            assert!(e.matches(yes), "{yes}");
+        }
+        for no in [
+            "/healthz-admin",
+            "/healthzz",
+            "/",
+            "/api/healthz",
+            "/public",
+            "healthz",
+        ] {
+            assert!(!e.matches(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_paths_are_never_exempt() {
+        let e = exempt(&["/healthz"]);
+        for no in [
+            "/healthz/../admin",
+            "/healthz/./x",
+            "/healthz//x",
+            "/healthz/%2e%2e/admin",
+            "/healthz%2F..",
+            "/healthz\\..\\admin",
+            "/healthz/..",
+        ] {
+            assert!(!e.matches(no), "{no}");
+        }
+        assert!(!exempt(&[]).matches("/healthz"));
+    }
+
+    #[test]
+    fn root_prefix_exempts_everything_plain() {
+        assert!(exempt(&["/"]).matches("/anything/at/all"));
+    }
+
+    #[test]
+    fn bad_prefixes_rejected() {
+        let err = |p: &str| {
+            ExemptPaths::new(&["/ok".into(), p.into()])
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            err("healthz"),
+            "field `exempt_paths[1]`: `healthz` must start with `/`"
+        );
+        assert!(err("/a?b").contains("must be a plain path"));
+        assert!(err("/a%20").contains("must be a plain path"));
+        assert_eq!(
+            err("/a\n"),
+            "field `exempt_paths[1]`: `/a\\n` must be a plain path (no query, fragment, `%`, `\\` or control characters)"
+        );
+        assert_eq!(
+            err("/a/../b"),
+            "field `exempt_paths[1]`: `/a/../b` must not contain `//`, `.` or `..` segments"
+        );
+        assert!(err("/a//b").contains("must not contain"));
+    }
+
+    #[test]
+    fn printable_escapes_control_characters() {
+        assert_eq!(
+            printable("a\nb\tc\rd\u{1b}e\"f"),
+            "a\\nb\\tc\\rd\\u{1b}e\"f"
+        );
+        assert_eq!(printable("plain"), "plain");
     }
 }

@@ -1,47 +1,441 @@
 //! `auth_check`: authenticates requests with API keys, HTTP Basic auth or a remote
 //! authorization service, and tells the upstream who the client is.
 //!
-//! See README.md for the configuration reference.
+//! The root context reads the configuration ([`config`]). Each request gets an [`AuthCheck`]
+//! that, in `on_http_request_headers`, removes any identity the client sent, skips exempt
+//! paths, and then either checks the credentials itself (`api_key`, `basic`) or asks the
+//! authorization service and decides in `on_http_call_response` (`remote`). An accepted
+//! request goes upstream with the identity header; a refused one gets a local reply.
+//!
+//! Nothing here logs a credential, a header value or a presented user name. See README.md for
+//! the configuration reference.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api_key;
 mod basic;
 mod config;
-mod http;
-mod json;
-mod metrics;
-mod paths;
-mod reader;
 mod remote;
 mod secret;
 
-use config::Settings;
-use filter_common::Plugin;
+use config::{Config, Method, Settings};
+use filter_common::headers::{self, MapType};
+use filter_common::metrics::Counter;
+use filter_common::reply;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+use remote::{Outcome, Remote};
 use std::rc::Rc;
 
-/// The configured filter, shared by all requests of a worker.
-pub struct AuthCheck {
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AuthCheckRoot::default()) });
+}}
+
+const REQUEST: MapType = MapType::HttpRequestHeaders;
+
+/// The plugin: reads the configuration, then hands it to a context per request.
+#[derive(Default)]
+struct AuthCheckRoot {
+    plugin: Option<Rc<Plugin>>,
+}
+
+/// What the configuration built, shared by every request of a worker.
+struct Plugin {
     settings: Settings,
-    metrics: metrics::Metrics,
+    metrics: Metrics,
 }
 
-impl Plugin for AuthCheck {
-    /// Read by hand from the JSON tree (see `json` and `reader`): smaller than derived parsers.
-    type Config = json::Json;
-    type Http = http::AuthRequest;
+impl Context for AuthCheckRoot {}
 
-    fn configure(config: json::Json) -> Result<Self, String> {
-        let settings = Settings::from_json(&config).map_err(|e| e.to_string())?;
-        Ok(AuthCheck {
-            settings,
-            metrics: metrics::Metrics::define(),
-        })
+impl RootContext for AuthCheckRoot {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        filter_common::logging::follow_host_level();
+        let plugin = filter_common::config::load(self.get_plugin_configuration(), |c: Config| {
+            let settings = Settings::build(&c).map_err(|e| e.to_string())?;
+            Ok(Plugin {
+                settings,
+                metrics: Metrics::define(),
+            })
+        });
+        // A rejected update leaves the previous configuration in force.
+        match plugin {
+            Some(plugin) => {
+                self.plugin = Some(Rc::new(plugin));
+                true
+            }
+            None => false,
+        }
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Self::Http {
-        http::AuthRequest::new(Rc::clone(plugin))
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Always Some: the SDK traps on None.
+        Some(Box::new(AuthCheck {
+            plugin: self.plugin.clone(),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
     }
 }
 
-filter_common::export_filter!(AuthCheck, callbacks: [http_call_response]);
+/// One request.
+struct AuthCheck {
+    /// `None` only if a host sends requests to a plugin whose configuration it rejected
+    /// (Envoy does not): such requests are refused, never let through unchecked.
+    plugin: Option<Rc<Plugin>>,
+}
+
+impl Context for AuthCheck {
+    fn on_http_call_response(
+        &mut self,
+        _token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        // The SDK delivers the answer to the context that made the call, and only that call.
+        let Some(plugin) = self.plugin.clone() else {
+            return;
+        };
+        if let Method::Remote(remote) = &plugin.settings.method {
+            self.finish_callout(&plugin, remote, body_size);
+        }
+    }
+}
+
+impl HttpContext for AuthCheck {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        match self.plugin.clone() {
+            Some(plugin) => self.check(&plugin),
+            None => {
+                log::error!("no valid configuration; refusing the request");
+                refuse_internal()
+            }
+        }
+    }
+}
+
+/// A refusal, before it is turned into a local reply.
+struct Denial {
+    reason: Reason,
+    message: &'static str,
+}
+
+impl Denial {
+    fn new(reason: Reason, message: &'static str) -> Self {
+        Denial { reason, message }
+    }
+}
+
+impl AuthCheck {
+    /// Checks the request; `Pause` while a local reply or the callout is pending.
+    fn check(&mut self, plugin: &Plugin) -> Action {
+        let settings = &plugin.settings;
+
+        // A client must never choose its own identity, whatever happens next.
+        let from_service = match &settings.method {
+            Method::Remote(remote) => remote.upstream_headers(),
+            _ => &[],
+        };
+        let mut spoofable = std::iter::once(&settings.identity_header).chain(from_service);
+        if !spoofable.all(|name| headers::remove(REQUEST, name)) {
+            return fail_internal(plugin);
+        }
+
+        // Reading `:path` costs a host call: only exempt paths and query keys use it.
+        let needs_path = !settings.exempt.is_empty()
+            || matches!(&settings.method, Method::ApiKey(keys) if keys.query_param().is_some());
+        let path = if needs_path {
+            self.get_http_request_header_bytes(":path")
+                .map(headers::lossy)
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        if settings.exempt.matches(&path) {
+            plugin.metrics.exempt.inc();
+            log::debug!("exempt path, not checked");
+            return Action::Continue;
+        }
+
+        let verdict = match &settings.method {
+            Method::ApiKey(keys) => self.check_api_key(settings, keys, &path),
+            Method::Basic(users) => self.check_basic(settings, users),
+            Method::Remote(remote) => return self.start_callout(plugin, remote),
+        };
+        match verdict {
+            Ok(identity) => allow(plugin, identity),
+            Err(denial) => deny(plugin, denial),
+        }
+    }
+
+    fn check_api_key<'p>(
+        &self,
+        settings: &Settings,
+        keys: &'p api_key::ApiKeys,
+        path: &str,
+    ) -> Result<&'p [u8], Denial> {
+        let from_header = keys
+            .header()
+            .and_then(|h| self.get_http_request_header_bytes(h))
+            .filter(|v| !v.is_empty());
+        let presented = from_header.or_else(|| {
+            keys.query_param()
+                .and_then(|q| api_key::query_param(path, q))
+                .filter(|v| !v.is_empty())
+        });
+        let Some(presented) = presented else {
+            return Err(Denial::new(Reason::Missing, "missing API key"));
+        };
+        let client = keys
+            .lookup(&presented)
+            .ok_or(Denial::new(Reason::Invalid, "invalid API key"))?;
+        if settings.strip_credentials {
+            if let Some(h) = keys.header() {
+                headers::remove(REQUEST, h);
+            }
+            if let Some(q) = keys.query_param() {
+                let stripped = api_key::remove_query_param(path, q);
+                if stripped != path {
+                    headers::set(REQUEST, ":path", stripped.as_bytes());
+                }
+            }
+        }
+        Ok(client.as_bytes())
+    }
+
+    fn check_basic<'p>(
+        &self,
+        settings: &Settings,
+        users: &'p basic::BasicUsers,
+    ) -> Result<&'p [u8], Denial> {
+        let Some(value) = self.get_http_request_header_bytes("authorization") else {
+            return Err(Denial::new(Reason::Missing, "missing credentials"));
+        };
+        let (user, password) = basic::parse_authorization(&value)
+            .map_err(|_| Denial::new(Reason::Malformed, "malformed Basic credentials"))?;
+        let name = users.verify(&user, &password).ok_or(Denial::new(
+            Reason::Invalid,
+            "invalid user name or password",
+        ))?;
+        if settings.strip_credentials {
+            headers::remove(REQUEST, "authorization");
+        }
+        Ok(name.as_bytes())
+    }
+
+    /// Asks the authorization service; the answer comes to `on_http_call_response`.
+    fn start_callout(&mut self, plugin: &Plugin, remote: &Remote) -> Action {
+        // Guarded and lossy: a header name that is not UTF-8 must not reach the SDK's
+        // `get_http_request_headers_bytes`, which unwraps it.
+        let request = headers::pairs(REQUEST);
+        let callout = remote.callout_headers(&request);
+        let callout: Vec<(&str, &str)> = callout.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+        match self.dispatch_http_call(remote.cluster(), callout, None, vec![], remote.timeout()) {
+            Ok(_token) => Action::Pause,
+            Err(status) => remote_failed(plugin, remote, &format!("cannot call: {status:?}")),
+        }
+    }
+
+    /// Decides on the auth service's answer and resumes or answers the paused request.
+    fn finish_callout(&mut self, plugin: &Plugin, remote: &Remote, body_size: usize) {
+        // A reset callout answers (0, 0, 0) with no header map at all: Envoy then answers
+        // BadArgument, which the SDK's `get_http_call_response_headers*` turn into a trap
+        // (envoy #26485). Read guarded, it is simply an empty answer: a failure.
+        let answer = headers::pairs(MapType::HttpCallResponseHeaders);
+        let action = match remote::classify(&answer) {
+            Outcome::Allow => {
+                for name in remote.upstream_headers() {
+                    for (n, value) in &answer {
+                        if n == name && !headers::add(REQUEST, name, value) {
+                            log::warn!("cannot add header `{name}` from the authorization service");
+                        }
+                    }
+                }
+                strip_remote_credentials(plugin, remote);
+                allow(plugin, remote.identity(&answer))
+            }
+            Outcome::Deny(status) => {
+                plugin.metrics.denied(Reason::Remote).inc();
+                log::debug!(
+                    "denied: {} (authorization service answered {status})",
+                    Reason::Remote.name()
+                );
+                // The answer exists (it has a status), so its body can be read.
+                let body = match body_size {
+                    0 => Vec::new(),
+                    size => self
+                        .get_http_call_response_body(0, size)
+                        .unwrap_or_default(),
+                };
+                let passed: Vec<(&str, &str)> = ["content-type", "www-authenticate"]
+                    .iter()
+                    .filter_map(|name| {
+                        remote::first(&answer, name)
+                            .and_then(|v| std::str::from_utf8(v).ok())
+                            .map(|v| (*name, v))
+                    })
+                    .collect();
+                if !reply::send(status, &passed, &body) {
+                    log::error!(
+                        "cannot send the authorization service's {status}; the request stays paused"
+                    );
+                }
+                Action::Pause
+            }
+            Outcome::Failure(why) => remote_failed(plugin, remote, &why),
+        };
+        if action == Action::Continue {
+            self.resume_http_request();
+        }
+    }
+}
+
+/// Sets the identity header and lets the request continue.
+fn allow(plugin: &Plugin, identity: &[u8]) -> Action {
+    if !headers::set(REQUEST, &plugin.settings.identity_header, identity) {
+        return fail_internal(plugin);
+    }
+    plugin.metrics.allowed.inc();
+    log::debug!("allowed");
+    Action::Continue
+}
+
+/// Refuses the request with a local reply: 401 (with the Basic challenge in `basic` mode) or
+/// 503 when the auth service could not decide.
+fn deny(plugin: &Plugin, denial: Denial) -> Action {
+    plugin.metrics.denied(denial.reason).inc();
+    log::debug!("denied: {}", denial.reason.name());
+    let (status, error) = match denial.reason {
+        Reason::Unavailable => (503, "unavailable"),
+        _ => (401, "unauthorized"),
+    };
+    let challenge = match &plugin.settings.method {
+        Method::Basic(users) => Some(("www-authenticate", users.challenge())),
+        _ => None,
+    };
+    if !reply::send_error(status, error, denial.message, challenge.as_slice()) {
+        // Never let an unauthenticated request through: keep it paused instead.
+        log::error!("cannot send the {status} reply; the request stays paused");
+    }
+    Action::Pause
+}
+
+/// The auth service could not decide: `failure_mode_allow` lets the request through
+/// (without identity), else 503. `Continue` when the request may proceed.
+fn remote_failed(plugin: &Plugin, remote: &Remote, why: &str) -> Action {
+    let metrics = &plugin.metrics;
+    metrics.errors.inc();
+    let fail_open = remote.failure_mode_allow();
+    let decision = if fail_open {
+        "allowing the request (failure_mode_allow)"
+    } else {
+        "denying the request"
+    };
+    log::warn!(
+        "authorization service `{}` failed ({why}); {decision}",
+        remote.cluster()
+    );
+    if fail_open {
+        metrics.failure_mode_allowed.inc();
+        strip_remote_credentials(plugin, remote);
+        Action::Continue
+    } else {
+        deny(
+            plugin,
+            Denial::new(Reason::Unavailable, "authorization service unavailable"),
+        )
+    }
+}
+
+fn strip_remote_credentials(plugin: &Plugin, remote: &Remote) {
+    if plugin.settings.strip_credentials {
+        for name in remote.forwarded_plain_headers() {
+            headers::remove(REQUEST, name);
+        }
+    }
+}
+
+/// A host call that must succeed (removing a spoofed header, setting the identity) failed:
+/// refuse the request rather than forward it unchecked.
+fn fail_internal(plugin: &Plugin) -> Action {
+    plugin.metrics.errors.inc();
+    log::error!("cannot update request headers; refusing the request");
+    refuse_internal()
+}
+
+fn refuse_internal() -> Action {
+    if !reply::send_error(500, "internal", "authentication failed", &[]) {
+        log::error!("cannot send the 500 reply; the request stays paused");
+    }
+    Action::Pause
+}
+
+/// Why a request was refused; each reason has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// No credential in the request.
+    Missing,
+    /// A credential that cannot be parsed (bad base64, no `:`, other scheme).
+    Malformed,
+    /// Unknown key, unknown user or wrong password.
+    Invalid,
+    /// The authorization service answered 401 or 403.
+    Remote,
+    /// The authorization service failed and `failure_mode_allow` is false.
+    Unavailable,
+}
+
+impl Reason {
+    const ALL: [Reason; 5] = [
+        Reason::Missing,
+        Reason::Malformed,
+        Reason::Invalid,
+        Reason::Remote,
+        Reason::Unavailable,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing_credentials",
+            Reason::Malformed => "malformed_credentials",
+            Reason::Invalid => "invalid_credentials",
+            Reason::Remote => "remote_denied",
+            Reason::Unavailable => "service_unavailable",
+        }
+    }
+}
+
+/// The filter's counters, all under `auth_check.` (Envoy shows them as
+/// `wasmcustom.auth_check.*`).
+struct Metrics {
+    /// Requests whose credentials were accepted.
+    allowed: Counter,
+    /// Requests on an exempt path (not checked).
+    exempt: Counter,
+    /// Requests let through without a verdict because the auth service failed (fail-open).
+    failure_mode_allowed: Counter,
+    /// Auth service failures (timeout, connection failure, 5xx, unexpected status) and
+    /// refused header updates.
+    errors: Counter,
+    denied: [Counter; 5],
+}
+
+impl Metrics {
+    fn define() -> Self {
+        Metrics {
+            allowed: Counter::define("auth_check.allowed"),
+            exempt: Counter::define("auth_check.exempt"),
+            failure_mode_allowed: Counter::define("auth_check.failure_mode_allowed"),
+            errors: Counter::define("auth_check.errors"),
+            denied: Reason::ALL
+                .map(|r| Counter::define(&format!("auth_check.denied.{}", r.name()))),
+        }
+    }
+
+    fn denied(&self, reason: Reason) -> Counter {
+        self.denied[reason as usize]
+    }
+}

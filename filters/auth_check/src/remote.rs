@@ -4,13 +4,16 @@
 //! forwarded. Pseudo-headers cannot be forwarded as such (the callout has its own), so they
 //! travel as the `x-forwarded-*` headers forward-auth services know (Traefik's names).
 
-use crate::reader::Obj;
+use crate::config::{bad_value, check_plain_header, item};
 use filter_common::config::ConfigError;
 use filter_common::headers;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::time::Duration;
 
 pub const DEFAULT_TIMEOUT_MS: i64 = 1000;
-pub const DEFAULT_FORWARD: &[&str] = &["authorization"];
+pub const DEFAULT_FORWARD: &str = "authorization";
+const LISTED_TWICE: &str = "is listed twice";
 
 /// Pseudo-headers that may be forwarded, and the header they are sent as.
 const PSEUDO_FORWARDS: &[(&str, &str)] = &[
@@ -20,22 +23,22 @@ const PSEUDO_FORWARDS: &[(&str, &str)] = &[
     (":scheme", "x-forwarded-proto"),
 ];
 
-/// Fields of the `remote` section.
-pub const FIELDS: &[&str] = &[
-    "cluster",
-    "path",
-    "authority",
-    "timeout_ms",
-    "forward_headers",
-    "upstream_headers",
-    "identity_from",
-    "failure_mode_allow",
-];
-
-/// One request header sent to the auth service: `(request header, callout header)`.
-struct Forward {
-    from: String,
-    to: String,
+/// The `remote` section as written.
+// Default only for the unit tests, which parse a section alone.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Default))]
+#[serde(deny_unknown_fields, expecting = "an object")]
+pub struct RemoteSection {
+    cluster: String,
+    path: String,
+    authority: Option<String>,
+    /// Signed and checked in `build`, so that `0`, `-5` and `9999999999` each get a message
+    /// that states the range.
+    timeout_ms: Option<i64>,
+    forward_headers: Option<Vec<String>>,
+    upstream_headers: Option<Vec<String>>,
+    identity_from: Option<String>,
+    failure_mode_allow: Option<bool>,
 }
 
 pub struct Remote {
@@ -43,7 +46,8 @@ pub struct Remote {
     path: String,
     authority: String,
     timeout: Duration,
-    forward: Vec<Forward>,
+    /// Request headers sent to the auth service, as configured (see [`callout_name`]).
+    forward: Vec<String>,
     upstream_headers: Vec<String>,
     identity_from: Option<String>,
     failure_mode_allow: bool,
@@ -60,117 +64,112 @@ pub enum Outcome {
     Failure(String),
 }
 
-impl Remote {
-    pub fn new(section: &Obj) -> Result<Self, ConfigError> {
-        let cluster = section.required_string("cluster")?;
-        if !is_token(&cluster) {
-            return Err(crate::reader::invalid(
-                section.field("cluster"),
-                format!(
-                    "`{}` is not a cluster name (empty, or contains whitespace or control characters)",
-                    crate::reader::printable(&cluster)
-                ),
+impl RemoteSection {
+    pub fn build(&self) -> Result<Remote, ConfigError> {
+        if !is_token(&self.cluster) {
+            return Err(bad_value(
+                "remote.cluster",
+                &self.cluster,
+                "is not a cluster name (empty, or contains whitespace or control characters)",
             ));
         }
-        let path = section.required_string("path")?;
-        if !path.starts_with('/') || !is_token(&path) || path.bytes().any(|b| b == b'#') {
-            return Err(crate::reader::invalid(
-                section.field("path"),
-                format!(
-                    "`{}` must start with `/` and contain no whitespace, control characters or `#`",
-                    crate::reader::printable(&path)
-                ),
+        if !self.path.starts_with('/') || !is_token(&self.path) || self.path.contains('#') {
+            return Err(bad_value(
+                "remote.path",
+                &self.path,
+                "must start with `/` and contain no whitespace, control characters or `#`",
             ));
         }
-        let authority = section
-            .string("authority")?
-            .unwrap_or_else(|| default_authority(&cluster).to_string());
-        if !is_token(&authority) || authority.bytes().any(|b| b == b'/') {
-            return Err(crate::reader::invalid(
-                section.field("authority"),
-                format!(
-                    "`{}` is not a host name",
-                    crate::reader::printable(&authority)
-                ),
+        let authority = match &self.authority {
+            Some(authority) => authority,
+            None => default_authority(&self.cluster),
+        };
+        if !is_token(authority) || authority.contains('/') {
+            return Err(bad_value(
+                "remote.authority",
+                authority,
+                "is not a host name",
             ));
         }
-        let timeout_ms = section.integer("timeout_ms")?.unwrap_or(DEFAULT_TIMEOUT_MS);
+        let timeout_ms = self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
         if timeout_ms <= 0 {
-            return Err(crate::reader::invalid(
-                section.field("timeout_ms"),
+            return Err(ConfigError::invalid(
+                "remote.timeout_ms",
                 format!("must be greater than 0, got {timeout_ms}"),
             ));
         }
         let timeout_ms = u32::try_from(timeout_ms).map_err(|_| {
-            crate::reader::invalid(
-                section.field("timeout_ms"),
+            ConfigError::invalid(
+                "remote.timeout_ms",
                 format!("must be at most {}, got {timeout_ms}", u32::MAX),
             )
         })?;
-
-        let forward_names = section
-            .strings("forward_headers")?
-            .unwrap_or_else(|| DEFAULT_FORWARD.iter().map(|s| s.to_string()).collect());
-        let mut forward = Vec::with_capacity(forward_names.len());
-        for (i, name) in forward_names.into_iter().enumerate() {
-            let field = format!("{}[{i}]", section.field("forward_headers"));
-            headers::validate_name(&name).map_err(|e| crate::reader::invalid(&field, e))?;
-            let to = if headers::is_pseudo(&name) {
-                match PSEUDO_FORWARDS.iter().find(|(p, _)| *p == name) {
-                    Some((_, to)) => to.to_string(),
-                    None => {
-                        return Err(crate::reader::invalid(
-                            field,
-                            format!("`{name}` cannot be forwarded; pseudo-headers allowed: :path, :method, :authority, :scheme"),
-                        ))
-                    }
-                }
-            } else {
-                name.clone()
-            };
-            if forward
-                .iter()
-                .any(|f: &Forward| f.from == name || f.to == to)
-            {
-                return Err(crate::reader::invalid(
-                    field,
-                    format!("`{name}` is listed twice"),
-                ));
+        let forward = match &self.forward_headers {
+            Some(names) => forwards(names)?,
+            None => forwards(&[DEFAULT_FORWARD.to_string()])?,
+        };
+        let upstream_headers = self.upstream_headers.as_deref().unwrap_or_default();
+        for (i, name) in upstream_headers.iter().enumerate() {
+            let field = item("remote.upstream_headers", i);
+            check_plain_header(&field, name)?;
+            if upstream_headers[..i].contains(name) {
+                return Err(bad_value(&field, name, LISTED_TWICE));
             }
-            forward.push(Forward { from: name, to });
         }
-
-        let names = section.strings("upstream_headers")?.unwrap_or_default();
-        let mut upstream_headers: Vec<String> = Vec::with_capacity(names.len());
-        for (i, name) in names.into_iter().enumerate() {
-            let field = format!("{}[{i}]", section.field("upstream_headers"));
-            validate_plain_name(&field, &name)?;
-            if upstream_headers.contains(&name) {
-                return Err(crate::reader::invalid(
-                    field,
-                    format!("`{name}` is listed twice"),
-                ));
-            }
-            upstream_headers.push(name);
+        if let Some(name) = &self.identity_from {
+            check_plain_header("remote.identity_from", name)?;
         }
-        let identity_from = section.string("identity_from")?;
-        if let Some(name) = &identity_from {
-            validate_plain_name(&section.field("identity_from"), name)?;
-        }
-        let failure_mode_allow = section.boolean("failure_mode_allow")?.unwrap_or(false);
 
         Ok(Remote {
-            cluster,
-            path,
-            authority,
+            authority: authority.to_string(),
+            cluster: self.cluster.clone(),
+            path: self.path.clone(),
             timeout: Duration::from_millis(u64::from(timeout_ms)),
             forward,
-            upstream_headers,
-            identity_from,
-            failure_mode_allow,
+            upstream_headers: upstream_headers.to_vec(),
+            identity_from: self.identity_from.clone(),
+            failure_mode_allow: self.failure_mode_allow.unwrap_or(false),
         })
     }
+}
 
+/// Reads `forward_headers`: valid names, pseudo-headers only those forward-auth services
+/// know, and no callout header sent twice.
+fn forwards(names: &[String]) -> Result<Vec<String>, ConfigError> {
+    for (i, name) in names.iter().enumerate() {
+        let field = item("remote.forward_headers", i);
+        headers::validate_name(name).map_err(|e| ConfigError::invalid(&field, e))?;
+        let Some(to) = callout_name(name) else {
+            return Err(bad_value(
+                &field,
+                name,
+                "cannot be forwarded; pseudo-headers allowed: :path, :method, :authority, :scheme",
+            ));
+        };
+        // Two names that travel as the same header (`:path` and `x-forwarded-uri`) clash too.
+        if names[..i]
+            .iter()
+            .any(|other| callout_name(other) == Some(to))
+        {
+            return Err(bad_value(&field, name, LISTED_TWICE));
+        }
+    }
+    Ok(names.to_vec())
+}
+
+/// The header `name` travels as in the callout: itself, or the `x-forwarded-*` header of a
+/// pseudo-header; `None` for a pseudo-header that cannot be forwarded.
+fn callout_name(name: &str) -> Option<&str> {
+    if !headers::is_pseudo(name) {
+        return Some(name);
+    }
+    PSEUDO_FORWARDS
+        .iter()
+        .find(|(pseudo, _)| *pseudo == name)
+        .map(|(_, to)| *to)
+}
+
+impl Remote {
     pub fn cluster(&self) -> &str {
         &self.cluster
     }
@@ -192,30 +191,37 @@ impl Remote {
     pub fn forwarded_plain_headers(&self) -> impl Iterator<Item = &str> {
         self.forward
             .iter()
-            .map(|f| f.from.as_str())
+            .map(String::as_str)
             .filter(|n| !headers::is_pseudo(n))
     }
 
     /// The identity for the upstream: the `identity_from` response header when configured
     /// and present, else the cluster name.
-    pub fn identity<'a>(&'a self, response: &'a [(String, Vec<u8>)]) -> Vec<u8> {
+    pub fn identity<'a>(&'a self, response: &'a [(String, Vec<u8>)]) -> &'a [u8] {
         self.identity_from
             .as_deref()
             .and_then(|name| first(response, name))
-            .map_or_else(|| self.cluster.as_bytes().to_vec(), <[u8]>::to_vec)
+            .unwrap_or(self.cluster.as_bytes())
     }
 
     /// The callout's headers, built from the client's request headers.
-    pub fn callout_headers(&self, request: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
+    pub fn callout_headers<'a>(
+        &'a self,
+        request: &'a [(String, Vec<u8>)],
+    ) -> Vec<(&'a str, Cow<'a, str>)> {
         let mut out = vec![
-            (":method".to_string(), "GET".to_string()),
-            (":path".to_string(), self.path.clone()),
-            (":authority".to_string(), self.authority.clone()),
+            (":method", Cow::Borrowed("GET")),
+            (":path", Cow::Borrowed(self.path.as_str())),
+            (":authority", Cow::Borrowed(self.authority.as_str())),
         ];
-        for f in &self.forward {
+        for from in &self.forward {
+            // Checked when configured: every forwarded header has a callout name.
+            let Some(to) = callout_name(from) else {
+                continue;
+            };
             for (name, value) in request {
-                if *name == f.from {
-                    out.push((f.to.clone(), String::from_utf8_lossy(value).into_owned()));
+                if name == from {
+                    out.push((to, String::from_utf8_lossy(value)));
                 }
             }
         }
@@ -263,17 +269,6 @@ pub fn first<'a>(pairs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]>
         .map(|(_, v)| v.as_slice())
 }
 
-fn validate_plain_name(field: &str, name: &str) -> Result<(), ConfigError> {
-    headers::validate_name(name).map_err(|e| crate::reader::invalid(field, e))?;
-    if headers::is_pseudo(name) {
-        return Err(crate::reader::invalid(
-            field,
-            format!("`{name}` is a pseudo-header"),
-        ));
-    }
-    Ok(())
-}
-
 /// Non-empty, no whitespace or control characters.
 fn is_token(s: &str) -> bool {
     !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -285,14 +280,9 @@ mod tests {
 
     /// Reads `json` as the `remote` section of a configuration.
     fn remote(json: &str) -> Result<Remote, String> {
-        let text = format!(r#"{{"remote":{json}}}"#);
-        let doc: crate::json::Json = filter_common::config::parse(text.as_bytes()).unwrap();
-        let root = Obj::root(&doc, &["remote"]).unwrap();
-        let section = root
-            .object("remote", FIELDS)
-            .map_err(|e| e.to_string())?
-            .unwrap();
-        Remote::new(&section).map_err(|e| e.to_string())
+        let section: RemoteSection =
+            filter_common::config::parse(json.as_bytes()).map_err(|e| e.to_string())?;
+        section.build().map_err(|e| e.to_string())
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
@@ -331,7 +321,7 @@ mod tests {
             ("x-other", "no"),
         ]);
         let got = r.callout_headers(&req);
-        let got: Vec<(&str, &str)> = got.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let got: Vec<(&str, &str)> = got.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         assert_eq!(
             got,
             [
@@ -356,7 +346,7 @@ mod tests {
         let authority = |cluster: &str| {
             let r = remote(&format!(r#"{{"cluster":"{cluster}","path":"/c"}}"#)).unwrap();
             let headers = r.callout_headers(&[]);
-            headers[2].1.clone()
+            headers[2].1.to_string()
         };
         assert_eq!(authority("auth_service"), "auth_service");
         assert_eq!(
@@ -405,7 +395,11 @@ mod tests {
     #[test]
     fn config_errors() {
         let err = |j: &str| remote(j).err().unwrap();
-        assert_eq!(err(r#"{"path":"/c"}"#), "field `remote.cluster`: required");
+        assert!(
+            err(r#"{"path":"/c"}"#).starts_with("missing field `cluster`"),
+            "{}",
+            err(r#"{"path":"/c"}"#)
+        );
         assert_eq!(
             err(r#"{"cluster":"","path":"/c"}"#),
             "field `remote.cluster`: `` is not a cluster name (empty, or contains whitespace or control characters)"
@@ -413,7 +407,7 @@ mod tests {
         assert!(
             err(r#"{"cluster":"a b","path":"/c"}"#).starts_with("field `remote.cluster`: `a b`")
         );
-        assert_eq!(err(r#"{"cluster":"a"}"#), "field `remote.path`: required");
+        assert!(err(r#"{"cluster":"a"}"#).starts_with("missing field `path`"));
         assert_eq!(
             err(r#"{"cluster":"a","path":"check"}"#),
             "field `remote.path`: `check` must start with `/` and contain no whitespace, control characters or `#`"

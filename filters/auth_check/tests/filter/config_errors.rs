@@ -1,4 +1,6 @@
 //! Every invalid configuration is rejected with exactly one error line naming the problem.
+//! Shape errors (types, missing and unknown fields) come from serde and end with the position
+//! in the document; validation errors are the filter's own.
 
 use crate::support::*;
 use harness::Level;
@@ -26,6 +28,16 @@ fn check(config: &str, expected: &str) {
     );
 }
 
+/// An error found by serde while reading the document: its message ends with the position.
+fn check_serde(config: &str, expected: &str) {
+    let line = error_line(config);
+    let prefix = format!("invalid configuration: {expected} at line 1 column ");
+    let column = line
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{config}: {line}"));
+    assert!(column.parse::<u32>().is_ok(), "{config}: {line}");
+}
+
 fn check_prefix(config: &str, expected: &str) {
     let line = error_line(config);
     assert!(
@@ -50,29 +62,34 @@ fn document_and_mode_errors() {
     );
     check("[1]", "the configuration must be a JSON object");
     check_prefix("{", "EOF while parsing");
-    check(
+    check_serde(
         r#"{"mode":"oauth"}"#,
         "field `mode`: unknown mode `oauth`, expected one of `api_key`, `basic`, `remote`",
     );
-    check(
+    check_serde(
         r#"{"mode":["api_key"]}"#,
-        "field `mode`: expected a string, got an array",
+        "field `mode`: invalid type: sequence, expected a string",
     );
-    check(
+    check_serde(
         r#"{"mode":"api_key","modes":1}"#,
         "field `modes`: unknown field `modes`, expected one of `mode`, `exempt_paths`, `identity_header`, `strip_credentials`, `api_key`, `basic`, `remote`",
     );
-    check(
+    check_serde(
         &format!(r#"{{"mode":"api_key","strip_credentials":"yes",{KEYS}}}"#),
-        "field `strip_credentials`: expected a boolean, got a string",
+        "field `strip_credentials`: invalid type: string, expected a boolean",
     );
-    check(
+    check_serde(
         &format!(r#"{{"mode":"api_key","exempt_paths":"/healthz",{KEYS}}}"#),
-        "field `exempt_paths`: expected an array, got a string",
+        "field `exempt_paths`: invalid type: string, expected a sequence",
     );
-    check(
+    check_serde(
+        r#"{"mode":"api_key","api_key":"k-1"}"#,
+        "field `api_key`: invalid type: string, expected an object",
+    );
+    // serde reads a struct from an array of its fields in order, hence "length".
+    check_serde(
         r#"{"mode":"api_key","api_key":[]}"#,
-        "field `api_key`: expected an object, got an array",
+        "field `api_key`: invalid type: sequence, expected an object",
     );
     check(
         "{\"mode\":\"api_key\"}",
@@ -157,25 +174,25 @@ fn api_key_errors() {
         &with(r#"{"keys":[{"client":"","key":"k"}]}"#),
         "field `api_key.keys[0].client`: `` must be non-empty, without control characters or surrounding whitespace",
     );
-    check(
+    check_serde(
         &with(r#"{"keys":[{"client":"a"}]}"#),
-        "field `api_key.keys[0].key`: required",
+        "field `api_key.keys[0]`: missing field `key`",
     );
-    check(
+    check_serde(
         &with(r#"{"keys":[{"key":"k"}]}"#),
-        "field `api_key.keys[0].client`: required",
+        "field `api_key.keys[0]`: missing field `client`",
     );
-    check(
+    check_serde(
         &with(r#"{"keys":[{"client":"a","key":12345}]}"#),
-        "field `api_key.keys[0].key`: expected a string, got a number",
+        "field `api_key.keys[0].key`: invalid type: integer, expected a string",
     );
-    check(
+    check_serde(
         &with(r#"{"keys":["k"]}"#),
-        "field `api_key.keys[0]`: expected an object, got a string",
+        "field `api_key.keys[0]`: invalid type: string, expected an object",
     );
-    check(
+    check_serde(
         &with(r#"{"keys":[{"client":"a","key":"k","note":1}]}"#),
-        "field `api_key.keys[0].note`: unknown field `note`, expected one of `client`, `key`",
+        "field `api_key.keys[0].note`: unknown field `note`, expected `client` or `key`",
     );
     check(
         &with(r#"{"header":"x key","keys":[{"client":"a","key":"k"}]}"#),
@@ -230,9 +247,9 @@ fn basic_errors() {
 
 #[test]
 fn remote_errors() {
-    check(
+    check_serde(
         &remote(r#""path":"/p""#),
-        "field `remote.cluster`: required",
+        "field `remote`: missing field `cluster`",
     );
     check(
         &remote(r#""cluster":"","path":"/p""#),
@@ -242,7 +259,10 @@ fn remote_errors() {
         &remote(r#""cluster":"auth service","path":"/p""#),
         "field `remote.cluster`: `auth service` is not a cluster name (empty, or contains whitespace or control characters)",
     );
-    check(&remote(r#""cluster":"c""#), "field `remote.path`: required");
+    check_serde(
+        &remote(r#""cluster":"c""#),
+        "field `remote`: missing field `path`",
+    );
     check(
         &remote(r#""cluster":"c","path":"check""#),
         "field `remote.path`: `check` must start with `/` and contain no whitespace, control characters or `#`",
@@ -267,13 +287,13 @@ fn remote_errors() {
         &remote(r#""cluster":"c","path":"/p","timeout_ms":9999999999"#),
         "field `remote.timeout_ms`: must be at most 4294967295, got 9999999999",
     );
-    check(
+    check_serde(
         &remote(r#""cluster":"c","path":"/p","timeout_ms":1.5"#),
-        "field `remote.timeout_ms`: expected an integer (milliseconds)",
+        "field `remote.timeout_ms`: invalid type: floating point, expected i64",
     );
-    check(
+    check_serde(
         &remote(r#""cluster":"c","path":"/p","timeout_ms":"1s""#),
-        "field `remote.timeout_ms`: expected an integer, got a string",
+        "field `remote.timeout_ms`: invalid type: string, expected i64",
     );
     check(
         &remote(r#""cluster":"c","path":"/p","forward_headers":[":status"]"#),
@@ -303,9 +323,9 @@ fn remote_errors() {
         &remote(r#""cluster":"c","path":"/p","failure_mode":"allow""#),
         "field `remote.failure_mode`: unknown field `failure_mode`, expected one of `cluster`",
     );
-    check(
+    check_serde(
         &remote(r#""cluster":"c","path":"/p","failure_mode_allow":"true""#),
-        "field `remote.failure_mode_allow`: expected a boolean, got a string",
+        "field `remote.failure_mode_allow`: invalid type: string, expected a boolean",
     );
 }
 

@@ -5,6 +5,7 @@
 mod api_key;
 mod basic;
 mod config_errors;
+mod no_trap;
 mod remote;
 mod secrets;
 mod support;
