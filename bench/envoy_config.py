@@ -50,6 +50,8 @@ CLIENT_METADATA = {
 BASIC_USER = ("alice", "wonderland")
 # htpasswd -nbs alice wonderland
 BASIC_HTPASSWD = "alice:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ="
+# auth_check's api_key mode: (client, key), as in filters/auth_check/README.md.
+API_KEYS = [("ci-pipeline", "ak_live_6Jd93kq0VbXz"), ("web-frontend", "ak_live_P0d8s7Ma2")]
 
 
 def _varint(n):
@@ -130,11 +132,27 @@ def header_mutation(request_set, response_set):
 
 
 def basic_auth():
+    """envoy.filters.http.basic_auth, passing the user name upstream as auth_check does."""
     return {
         "name": "envoy.filters.http.basic_auth",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
             "users": {"inline_string": BASIC_HTPASSWD},
+            "forward_username_header": "x-auth-client",
+        },
+    }
+
+
+def api_key_auth():
+    """envoy.filters.http.api_key_auth with auth_check's keys, passing the client upstream as
+    auth_check does (`forwarding` is work-in-progress in Envoy 1.40: it logs a warning)."""
+    return {
+        "name": "envoy.filters.http.api_key_auth",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth",
+            "credentials": [{"key": key, "client": client} for client, key in API_KEYS],
+            "key_sources": [{"header": "x-api-key"}],
+            "forwarding": {"header": "x-auth-client"},
         },
     }
 
@@ -172,7 +190,10 @@ end
 
 def lua_metadata_exchange():
     own = peer_headers(NODE["metadata"], NODE["id"])
-    code = LUA_METADATA_EXCHANGE % {"metadata": own["x-envoy-peer-metadata"], "id": own["x-envoy-peer-metadata-id"]}
+    return lua_filter(LUA_METADATA_EXCHANGE % {"metadata": own["x-envoy-peer-metadata"], "id": own["x-envoy-peer-metadata-id"]})
+
+
+def lua_filter(code):
     return {
         "name": "envoy.filters.http.lua",
         "typed_config": {
@@ -180,6 +201,49 @@ def lua_metadata_exchange():
             "default_source_code": {"inline_string": code},
         },
     }
+
+
+def _lua_table(pairs):
+    return "{" + ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in pairs.items()) + "}"
+
+
+def lua_set_headers(request_set, response_set):
+    """The Lua counterpart of http_headers' `set`: replace (or add) headers both ways."""
+    return lua_filter(f"""
+local REQUEST = {_lua_table(request_set)}
+local RESPONSE = {_lua_table(response_set)}
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  for name, value in pairs(REQUEST) do headers:replace(name, value) end
+end
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  for name, value in pairs(RESPONSE) do headers:replace(name, value) end
+end
+""")
+
+
+def lua_auth(credentials, header, basic_realm=None):
+    """The Lua counterpart of auth_check (api_key, or basic with `basic_realm`): the client's
+    identity header is always removed, the credential header is looked up in `credentials`
+    (credential -> client), a known one sets `x-auth-client`, anything else is a 401 with a JSON
+    body (and `WWW-Authenticate` for basic). Envoy's Lua has no hash function nor base64 decoding:
+    the table holds the credentials as the header carries them, where auth_check compares digests."""
+    challenge = f', ["www-authenticate"] = {json.dumps(f"Basic realm={json.dumps(basic_realm)}")}' if basic_realm else ""
+    return lua_filter(f"""
+local CLIENTS = {_lua_table(credentials)}
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  headers:remove("x-auth-client")
+  local client = CLIENTS[headers:get({json.dumps(header)}) or ""]
+  if client == nil then
+    handle:respond({{[":status"] = "401", ["content-type"] = "application/json"{challenge}}},
+      '{{"error":"unauthorized","message":"invalid credentials","status":401}}')
+    return
+  end
+  headers:replace("x-auth-client", client)
+end
+""")
 
 
 def json_access_log(path, request_headers, response_headers, redact, plugin):

@@ -12,6 +12,12 @@ GOAL_NATIVE_RATIO = 0.95  # proxied throughput, http_headers and auth_check, was
 GOAL_BASELINE_RATIO = 0.90  # proxied throughput, every filter, wasm/baseline
 GOAL_ADDED_P99_US = 50.0  # added p99 at a moderate fixed rate, http_headers and auth_check
 GOAL_DIRECT_ADDED_US = 5.0  # Envoy CPU per request over native, direct response, http_headers
+# Goals of issue 20: Envoy CPU per request over the filter's null twin (its own work), direct
+# response and proxied.
+GOAL_OVER_TWIN_US = {"http_headers": 1.0, "auth_check": 3.0, "auth_check api_key": 3.0,
+                     "metadata_exchange": 4.0, "request_logging": 6.0}
+# Roles of run.py and how the report names them.
+ROLE_LABELS = {"baseline": "no filter", "bare": "bare null module", "twin": "null twin", "wasm": "wasm"}
 DEFAULT_BUDGET = 131072
 # What scripts/bench.sh's experiment variants are.
 VARIANTS = {
@@ -27,7 +33,7 @@ def parse_args():
     p.add_argument("--modules", required=True, help="the optimised modules measured")
     p.add_argument("--built", required=True, help="the same modules as cargo built them")
     p.add_argument("--harness", required=True, help="output of cargo bench -p harness")
-    p.add_argument("--profile", required=True, help="host calls per request (profile.py)")
+    p.add_argument("--profile", required=True, help="counts per request (profile.py)")
     p.add_argument("--machine", required=True, help="JSON with machine and versions")
     p.add_argument("--out-md", required=True)
     p.add_argument("--out-png", required=True)
@@ -121,7 +127,7 @@ def chart(s, filters, counterparts, path):
         ("direct response, by Envoy CPU/request: wasm / native", lambda f: ratio(s, f, "direct", "native", "wasm", "cpu")),
         ("direct response, by Envoy CPU/request: wasm / no filter", lambda f: ratio(s, f, "direct", "baseline", "wasm", "cpu")),
     ]
-    fig, ax = plt.subplots(figsize=(12, 6))
+    fig, (ax, floor) = plt.subplots(2, 1, figsize=(12, 11), height_ratios=[1, 1])
     width = 0.8 / len(series)
     for i, (label, fn) in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(filters))]
@@ -136,8 +142,48 @@ def chart(s, filters, counterparts, path):
     ax.set_ylim(0, 1.45)
     ax.set_title("proxy-wasm filters in Envoy 1.40 (v8), --concurrency 1: throughput ratios")
     ax.legend(fontsize=8, loc="upper right", ncol=2)
+    floor_chart(floor, s, filters, counterparts)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def floor_chart(ax, s, filters, counterparts):
+    """Envoy CPU per request over no filter, stacked: proxy-wasm itself (bare − no filter), the
+    filter's callbacks (twin − bare), its own work (wasm − twin); native and Lua as markers."""
+    steps = [("proxy-wasm at all (bare − no filter)", "baseline", "bare"),
+             ("its callbacks (twin − bare)", "bare", "twin"),
+             ("its own work (wasm − twin)", "twin", "wasm")]
+    colors = ["#9ecae1", "#4292c6", "#08519c"]
+    xs, labels = [], []
+    for j, f in enumerate(filters):
+        ax.text(j * 2.6 + 0.5, -0.09, f, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8)
+        for k, setup in enumerate(("direct", "proxied")):
+            x = j * 2.6 + k
+            xs.append(x)
+            labels.append("direct" if setup == "direct" else "proxied")
+            base = cpu(s, f, setup, "baseline")
+            bottom = 0.0
+            for i, (label, lo, hi) in enumerate(steps):
+                a, b = cpu(s, f, setup, lo), cpu(s, f, setup, hi)
+                if a is None or b is None:
+                    continue
+                ax.bar(x, b - a, 0.8, bottom=bottom, color=colors[i], label=label if not j and not k else None)
+                bottom += b - a
+            lua = lua_role(s, f, counterparts)
+            markers = [("native", "_", "black", "native")] if lua != "native" else []
+            markers += [(lua, "x", "red", "Lua")] if lua else []
+            for role, marker, color, name in markers:
+                v = cpu(s, f, setup, role)
+                if v is not None and base is not None:
+                    ax.scatter([x], [v - base], marker=marker, s=200, color=color, zorder=3,
+                               label=name if not j and not k else None)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.tick_params(axis="x", length=0)
+    ax.set_ylabel("Envoy CPU µs/request over no filter")
+    ax.set_title("where a wasm filter's cost goes (medians; markers: native (—) and Lua (×) over no filter)")
+    ax.legend(fontsize=8, loc="upper left")
 
 
 def ratio(s, f, setup, a, b, key):
@@ -152,6 +198,42 @@ def added(s, f, setup, a, b, key):
     if not x or not y or x[key] is None or y[key] is None:
         return None
     return x[key] - y[key]
+
+
+def lua_role(s, f, cp):
+    """The role holding the suite's Lua filter: its own, or native when the counterpart is Lua."""
+    if any(k[0] == f and k[2] == "lua" for k in s):
+        return "lua"
+    return "native" if cp.get(f) == "Lua" else None
+
+
+def cpu(s, f, setup, role):
+    x = s.get((f, setup, role)) if role else None
+    return x["cpu"] if x and x["cpu"] is not None else None
+
+
+def diff(a, b):
+    return "–" if a is None or b is None else f"{a - b:+.1f} µs"
+
+
+def counts_of(c):
+    """VM entries, host calls, host-call bytes, allocations of a profile entry (None: absent)."""
+    return {k: c.get(v) for k, v in (("vm", "vm_entries"), ("hc", "host_calls"),
+                                      ("bytes", "host_call_bytes"), ("alloc", "allocations"))}
+
+
+def floor_rows(s, f, cp):
+    """Per setup: Envoy CPU/request of every role and the steps between them."""
+    lua = lua_role(s, f, cp)
+    rows = []
+    for setup in ("direct", "proxied"):
+        base, bare, twin, wasm, native, lua_cpu = (cpu(s, f, setup, r) for r in ("baseline", "bare", "twin", "wasm", "native", lua))
+        if wasm is None:
+            continue
+        values = " / ".join("–" if v is None else f"{v:.1f}" for v in (base, bare, twin, wasm, native, lua_cpu))
+        rows.append((setup, values, diff(bare, base), diff(twin, bare), diff(wasm, twin),
+                     diff(wasm, native), diff(wasm, lua_cpu), wasm - twin if twin is not None else None))
+    return rows
 
 
 def main():
@@ -181,7 +263,8 @@ def main():
       f"{meta['load_core']}. Every configuration runs in its own Envoy, all started before measuring and checked to do "
       f"their work (status, headers set, log lines written, bad credentials refused). {meta['rounds']} rounds of "
       f"{meta['duration_s']} s per configuration and setup after {meta['warmup_s']} s of warm-up load, the order "
-      "of baseline/wasm/native rotated every round (A/B/C, B/C/A, C/A/B) so drift cancels. Figures are medians over "
+      "of the configurations rotated every round (A/B/C, B/C/A, C/A/B) so drift cancels; the null modules and "
+      "Lua next to a native filter are measured in the saturated setups only. Figures are medians over "
       "the rounds; spread is ±half the range of the rounds' req/s around the median.")
     w("")
     w("## Summary")
@@ -194,14 +277,13 @@ def main():
     for f in filters:
         x, n, b = (s.get((f, "direct", r)) for r in ("wasm", "native", "baseline"))
         direct = f"{x['cpu'] - n['cpu']:+.1f} / {x['cpu'] - b['cpu']:+.1f} µs" if x and n and b else "–"
-        counts = profile.get(f, {})
-        calls = (f"{sum(v for k, v in counts.items() if k.startswith('hc:'))} / "
-                 f"{sum(v for k, v in counts.items() if k.startswith('vm:'))}")
+        c = counts_of(profile.get(f, {}))
+        calls = f"{fmt_int(c['hc'])} / {fmt_int(c['vm'])}"
         w(f"| {f} | {cp[f]} | {fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'native', 'rps'))} "
           f"({fmt_ratio(ratio(s, f, 'proxied', 'native', 'wasm', 'cpu'))}) | "
           f"{fmt_ratio(ratio(s, f, 'proxied', 'wasm', 'baseline', 'rps'))} "
           f"({fmt_ratio(ratio(s, f, 'proxied', 'baseline', 'wasm', 'cpu'))}) | {direct} | {calls} | "
-          f"{size_of.get(f, 0) / 1024:.1f} KiB |")
+          f"{size_of.get(meta.get('modules', {}).get(f, f), 0) / 1024:.1f} KiB |")
     w("")
     w("## Goals")
     w("")
@@ -229,10 +311,38 @@ def main():
         a = added(s, "http_headers", "direct", "wasm", "native", "cpu")
         goals.append((f"http_headers: direct response, Envoy CPU per request over {cp['http_headers']} ≤ {GOAL_DIRECT_ADDED_US:.0f} µs",
                       "–" if a is None else f"{a:+.1f} µs", a is not None and a <= GOAL_DIRECT_ADDED_US))
+    for f in filters:
+        goal = GOAL_OVER_TWIN_US.get(f)
+        for setup, _, _, _, own, _, _, value in floor_rows(s, f, cp) if goal is not None else []:
+            where = "direct response" if setup == "direct" else "proxied"
+            goals.append((f"{f}: {where}, Envoy CPU per request over its null twin ≤ {goal:.0f} µs", own,
+                          value is not None and value <= goal))
     w("| goal | measured | |")
     w("|---|---|---|")
     for text, value, ok in goals:
         w(f"| {text} | {value} | {ok if isinstance(ok, str) else 'met' if ok else '**missed**'} |")
+    w("")
+    w("## The floor: a filter's own work, its callbacks, proxy-wasm itself")
+    w("")
+    w("Each filter is measured next to two null modules (`bench/nullmodule.py`, WAT built at bench time) in the "
+      "same alternated rounds: the **bare** module exports only what Envoy needs plus `proxy_on_context_create` and "
+      "`proxy_on_request_headers` (→ Continue); the filter's **null twin** exports exactly the `proxy_on_*` callbacks "
+      "of the shipped module, each returning Continue and calling nothing. So *bare − no filter* is what any "
+      "proxy-wasm filter costs in Envoy (v8), *twin − bare* the price of the callbacks the filter needs (each exported "
+      "callback is a VM entry per request), and *wasm − twin* the filter's own work (host calls, allocations, "
+      "parsing, logging). Envoy CPU per request, medians. The per-request counts are from the harness "
+      "(section *Host calls and VM entries* below); Lua is the counterpart many users would write instead.")
+    w("")
+    w("| filter | setup | Envoy CPU/request µs: no filter / bare / twin / wasm / native / Lua | proxy-wasm at all (bare − no filter) "
+      "| its callbacks (twin − bare) | its own work (wasm − twin) | wasm − native | wasm − Lua | VM entries | host calls | host-call bytes | allocations |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for f in filters:
+        c = counts_of(profile.get(f, {}))
+        for i, (setup, values, proxy_wasm, callbacks, own, over_native, over_lua, _) in enumerate(floor_rows(s, f, cp)):
+            label = f"{f} (vs {cp[f]}{', Lua' if lua_role(s, f, cp) == 'lua' else ''})" if i == 0 else ""
+            counted = [fmt_int(c[k]) for k in ("vm", "hc", "bytes", "alloc")] if i == 0 else [""] * 4
+            w(f"| {label} | {'direct response' if setup == 'direct' else 'proxied'} | {values} | {proxy_wasm} | {callbacks} | "
+              f"**{own}** | {over_native} | {over_lua} | " + " | ".join(counted) + " |")
     w("")
     w("## Proxied (Envoy → echo upstream on loopback) — the headline")
     w("")
@@ -244,7 +354,7 @@ def main():
     w("| filter | config | req/s (median) | spread | p50 | p99 | Envoy CPU busy | Envoy CPU/request | wasm/native (by CPU) | wasm/no filter (by CPU) |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for f in filters:
-        for role, label in (("baseline", "no filter"), ("wasm", "wasm"), ("native", cp[f])):
+        for role, label in (*list(ROLE_LABELS.items())[:4], ("native", cp[f]), ("lua", "Lua")):
             x = s.get((f, "proxied", role))
             if not x:
                 continue
@@ -295,19 +405,26 @@ def main():
     w("")
     w("## Host calls and VM entries per request")
     w("")
-    w("Counted in the harness (`bench/hostcalls.py`: every host function and callback of the module wrapped to log "
-      "its name; Envoy's default `info` log level), with the benchmark's configuration and request, response with a "
-      "body. A VM entry is a call from the host into the module: the stream callbacks, and "
-      "`proxy_on_memory_allocate` for each value the host returns (header value, property, header map).")
+    w("Counted by the harness (`harness run --count --log-level info`, `bench/profile.py`) with the benchmark's "
+      "configuration and request, the response with a body, at Envoy's default log level; the second request of "
+      "a VM (the first warms up lazy state). A VM entry is a call from the host into the module: the callbacks, and "
+      "`proxy_on_memory_allocate` for each value the host returns (header value, property, header map), which is "
+      "also an allocation in the module. Host-call bytes are the values read from the module's memory or copied "
+      "into it. The null modules run the same requests.")
     w("")
-    w("| filter | host calls | of which | VM entries | of which allocations |")
-    w("|---|---:|---|---:|---:|")
-    for f in filters:
-        counts = profile.get(f, {})
-        hc = {k[3:]: v for k, v in counts.items() if k.startswith("hc:")}
-        vm = {k[3:]: v for k, v in counts.items() if k.startswith("vm:")}
-        detail = ", ".join(f"{k.removeprefix('proxy_')} {v}" for k, v in sorted(hc.items(), key=lambda kv: -kv[1]))
-        w(f"| {f} | {sum(hc.values())} | {detail} | {sum(vm.values())} | {vm.get('proxy_on_memory_allocate', 0)} |")
+    w("| module | VM entries | of which | host calls | of which | host-call bytes | allocations |")
+    w("|---|---:|---|---:|---|---:|---:|")
+    twins = [f"{m} twin" for m in dict.fromkeys(meta.get("modules", {}).values())]
+    for f in filters + twins + ["bare"]:
+        c = profile.get(f)
+        if not c:
+            continue
+
+        def detail(d):
+            return ", ".join(f"{k.removeprefix('proxy_')} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1]))
+
+        w(f"| {f} | {c['vm_entries']} | {detail(c['vm_entries_by_export'])} | {c['host_calls']} | "
+          f"{detail(c['host_calls_by_import'])} | {fmt_int(c['host_call_bytes'])} | {c['allocations']} |")
     w("")
     w("## Module size")
     w("")

@@ -1,7 +1,9 @@
 """Real-Envoy benchmark runner (called by scripts/bench.sh): starts the echo upstream and one
-Envoy per configuration (baseline, each wasm filter, each native/Lua counterpart), checks that
-every configuration does its work, then measures with wrk in rounds that alternate the
-configurations (A/B/C, then B/C/A, ...) so that drift on a shared machine cancels out.
+Envoy per configuration (baseline, each wasm filter, each native/Lua counterpart, and with
+--null-modules the bare null module and each filter's null twin, see bench/nullmodule.py),
+checks that every configuration does its work, then measures with wrk in rounds that alternate
+the configurations (A/B/C, then B/C/A, ...) so that drift on a shared machine cancels out.
+The fixed-rate latency setup measures only no filter, wasm and native.
 
 Envoy runs with --concurrency 1 pinned to core 0; wrk and the upstream share core 1.
 Writes one JSON object with every run to --out."""
@@ -32,7 +34,9 @@ def parse_args():
     p.add_argument("--modules", required=True, help="directory with <filter>.wasm")
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--filters", default="http_headers,auth_check,request_logging,metadata_exchange")
+    p.add_argument("--filters", default="http_headers,auth_check,request_logging,metadata_exchange",
+                   help="modules whose suites run (every mode of each)")
+    p.add_argument("--null-modules", help="directory with bare.wasm and <filter>-twin.wasm (bench/nullmodule.py)")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--duration", type=int, default=8, help="seconds per measured run")
     p.add_argument("--warmup", type=int, default=1, help="seconds of load before each measured run")
@@ -126,27 +130,41 @@ class Envoy:
                 self.proc.kill()
 
 
+# Roles measured in every setup; the others (null modules, Lua next to a native filter) only in
+# the saturated ones (direct, proxied), where Envoy CPU per request splits a filter's cost.
+LATENCY_ROLES = ("baseline", "wasm", "native")
+
+
 def request(url, headers):
     req = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, {k.lower(): v for k, v in r.headers.items()}
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
 def check(envoy, suite, role):
     """The configuration does its work on both routes (else the numbers would mean nothing)."""
+    if role in ("bare", "twin"):  # they do nothing by construction: they must only answer
+        return check_status(envoy, suite, role)
     for path in ("/bench", "/direct/bench"):
-        status, headers = request(envoy.url(path), suite.headers)
+        status, headers, body = request(envoy.url(path), suite.headers)
         error = suite.check(role, headers, status, envoy.dir)
         if error:
-            raise SystemExit(f"bench: {suite.filter}/{role} on {path}: {error}")
-        refusal = su.refusal_check(suite)
-        if refusal and role != "baseline":
-            status, _ = request(envoy.url(path), refusal[0])
-            if status != refusal[1]:
-                raise SystemExit(f"bench: {suite.filter}/{role} on {path}: bad credentials got {status}, expected {refusal[1]}")
+            raise SystemExit(f"bench: {suite.name}/{role} on {path}: {error}")
+        if path == "/bench" and suite.upstream and role != "baseline" and not getattr(suite, "overridden", False):
+            try:
+                seen = json.loads(body).get("headers", [])
+            except ValueError:
+                seen = []
+            if suite.upstream not in seen:
+                raise SystemExit(f"bench: {suite.name}/{role}: the upstream did not receive '{suite.upstream}' "
+                                 f"(it saw {seen})")
+        if suite.refusal and role != "baseline":
+            status, _, _ = request(envoy.url(path), suite.refusal[0])
+            if status != suite.refusal[1]:
+                raise SystemExit(f"bench: {suite.name}/{role} on {path}: bad credentials got {status}, expected {suite.refusal[1]}")
     if suite.filter == "request_logging" and role != "baseline" and not (role == "wasm" and getattr(suite, "overridden", False)):
         log = envoy.dir / "access.log" if role == "native" else envoy.log
 
@@ -156,11 +174,11 @@ def check(envoy, suite, role):
         wait_for(logged, 15, f"request_logging/{role} to log the request to /bench")
 
 
-def check_status(envoy, suite):
+def check_status(envoy, suite, role):
     for path in ("/bench", "/direct/bench"):
-        status, _ = request(envoy.url(path), suite.headers)
+        status, _, _ = request(envoy.url(path), suite.headers)
         if status != 200:
-            raise SystemExit(f"bench: {suite.filter}/variant on {path}: status {status}, expected 200")
+            raise SystemExit(f"bench: {suite.name}/{role} on {path}: status {status}, expected 200")
 
 
 UNITS = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0}
@@ -210,13 +228,13 @@ def measure(args, envoy, suite, role, setup, rnd, results, script=None):
     before, t0 = cpu_seconds(envoy.proc.pid), time.time()
     res, raw = wrk(args, envoy.url(path), suite.headers, args.duration, connections, script)
     cpu, wall = cpu_seconds(envoy.proc.pid) - before, time.time() - t0
-    res.update(filter=suite.filter, role=role, setup=setup, round=rnd, envoy_cpu_s=cpu, wall_s=wall,
+    res.update(filter=suite.name, role=role, setup=setup, round=rnd, envoy_cpu_s=cpu, wall_s=wall,
                cpu_us_per_request=(cpu * 1e6 / res["requests"]) if res["requests"] else None,
                envoy_cpu_share=cpu / wall if wall else None)
     if res["non2xx"] or res["socket_errors"] or not res["requests"]:
-        raise SystemExit(f"bench: {suite.filter}/{role}/{setup}: {res['non2xx']} non-2xx answers, "
+        raise SystemExit(f"bench: {suite.name}/{role}/{setup}: {res['non2xx']} non-2xx answers, "
                          f"{res['socket_errors']} socket errors, {res['requests']} requests:\n{raw}")
-    print(f"  {suite.filter:<18} {setup:<8} {role:<8} round {rnd}: {res['rps']:>9.0f} req/s  "
+    print(f"  {suite.name:<20} {setup:<8} {role:<8} round {rnd}: {res['rps']:>9.0f} req/s  "
           f"p50 {res['p50_us']:>8.0f} us  p99 {res['p99_us']:>8.0f} us  "
           f"cpu {res['cpu_us_per_request']:.1f} us/req ({res['envoy_cpu_share']:.0%})", flush=True)
     results.append(res)
@@ -232,7 +250,7 @@ def main():
     for override in args.wasm_config:
         name, _, config = override.partition("=")
         for s in selected:
-            if s.filter == name:
+            if s.name == name:
                 s.wasm_config = config
                 s.overridden = True  # the checks below assume the suite's own configuration
 
@@ -249,27 +267,43 @@ def main():
 
         baseline = Envoy(args, "baseline", config(lambda d: []), work)
         envoys.append(baseline)
+        nulls = Path(args.null_modules) if args.null_modules else None
+        if nulls:
+            bare = Envoy(args, "bare", config(lambda d: [ec.wasm_filter("bare", nulls / "bare.wasm", "")]), work)
+            envoys.append(bare)
+        twins = {}  # one per module, shared by its suites (a twin has no configuration)
         per_suite = {}
         for s in selected:
-            wasm = Envoy(args, f"{s.filter}-wasm",
+            slug = s.name.replace(" ", "-")
+            wasm = Envoy(args, f"{slug}-wasm",
                          config(lambda d, s=s: [ec.wasm_filter(s.filter, modules / f"{s.filter}.wasm", s.wasm_config)]), work)
-            native = Envoy(args, f"{s.filter}-native", config(s.native_filters, s.native_log), work)
+            native = Envoy(args, f"{slug}-native", config(s.native_filters, s.native_log), work)
             envoys += [wasm, native]
-            per_suite[s.filter] = {"baseline": baseline, "wasm": wasm, "native": native}
-            module = dict(v.split("=", 1) for v in args.variant_module).get(s.filter)
-            variant_config = dict(v.split("=", 1) for v in args.variant_config).get(s.filter)
+            per_suite[s.name] = {"baseline": baseline, "wasm": wasm, "native": native}
+            if s.lua:
+                per_suite[s.name]["lua"] = Envoy(args, f"{slug}-lua", config(s.lua), work)
+                envoys.append(per_suite[s.name]["lua"])
+            if nulls:
+                if s.filter not in twins:
+                    twin = nulls / f"{s.filter}-twin.wasm"
+                    twins[s.filter] = Envoy(args, f"{s.filter}-twin",
+                                            config(lambda d, t=twin, f=s.filter: [ec.wasm_filter(f, t, "")]), work)
+                    envoys.append(twins[s.filter])
+                per_suite[s.name].update(bare=bare, twin=twins[s.filter])
+            module = dict(v.split("=", 1) for v in args.variant_module).get(s.name)
+            variant_config = dict(v.split("=", 1) for v in args.variant_config).get(s.name)
             if module or variant_config:
-                variant = Envoy(args, f"{s.filter}-variant", config(
+                variant = Envoy(args, f"{slug}-variant", config(
                     lambda d, s=s, m=module or modules / f"{s.filter}.wasm", c=variant_config or s.wasm_config:
                     [ec.wasm_filter(s.filter, m, c)]), work)
                 envoys.append(variant)
-                per_suite[s.filter]["variant"] = variant
+                per_suite[s.name]["variant"] = variant
         for e in envoys:
             e.wait_ready()
         for s in selected:
-            for role, e in per_suite[s.filter].items():
+            for role, e in per_suite[s.name].items():
                 if role == "variant":  # its configuration may do less (e.g. sample_rate 0)
-                    check_status(e, s)
+                    check_status(e, s, role)
                 else:
                     check(e, s, role)
         print("bench: every configuration answers and does its work", flush=True)
@@ -278,15 +312,15 @@ def main():
         pace.write_text(f"function delay()\n  return {args.rate_delay_ms}\nend\n")
         results = []
         for s in selected:
-            order = list(per_suite[s.filter])
             setups = [(x, args.rate_rounds if x == "rate" else args.rounds) for x in args.setups.split(",")]
             for setup, rounds in setups:
+                order = [r for r in per_suite[s.name] if setup != "rate" or r in LATENCY_ROLES]
                 for rnd in range(rounds):
                     # Rotate the order each round: no configuration always runs first or last.
                     k = rnd % len(order)
                     rotated = order[k:] + order[:k]
                     for role in rotated:
-                        measure(args, per_suite[s.filter][role], s, role, setup, rnd, results,
+                        measure(args, per_suite[s.name][role], s, role, setup, rnd, results,
                                 pace if setup == "rate" else None)
         meta = {
             "rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
@@ -294,7 +328,8 @@ def main():
             "rate_connections": args.rate_connections, "rate_delay_ms": args.rate_delay_ms,
             "envoy_core": args.envoy_core, "load_core": args.load_core,
             "nice": args.nice if os.geteuid() == 0 else 0,
-            "counterparts": {s.filter: s.counterpart for s in selected},
+            "counterparts": {s.name: s.counterpart for s in selected},
+            "modules": {s.name: s.filter for s in selected},
             "variants": {**{k: f"module {v}" for k, v in (x.split("=", 1) for x in args.variant_module)},
                          **{k: f"configuration {v}" for k, v in (x.split("=", 1) for x in args.variant_config)}},
         }

@@ -21,14 +21,19 @@ ALWAYS_REDACTED = {"authorization", "proxy-authorization", "cookie", "set-cookie
 
 
 class Suite:
-    def __init__(self, filter_name, counterpart, wasm_config, native_filters, native_log, headers, check):
-        self.filter = filter_name
+    def __init__(self, filter_name, counterpart, wasm_config, native_filters, native_log, headers, check,
+                 name=None, lua=None, upstream=None, refusal=None):
+        self.filter = filter_name  # the module: dist/<filter>.wasm
+        self.name = name or filter_name  # how the report names this suite (a filter and its mode)
         self.counterpart = counterpart  # how the native side is named in the report
         self.wasm_config = wasm_config
         self.native_filters = native_filters  # callable(workdir) -> [http filter]
         self.native_log = native_log  # callable(workdir) -> access log or None
+        self.lua = lua  # a Lua filter doing the same work (role "lua"), when native is not Lua already
         self.headers = headers  # sent on every request of this suite
         self.check = check  # callable(role, response_headers, status, workdir) -> error or None
+        self.upstream = upstream  # "name: value" the upstream must receive (proxied route)
+        self.refusal = refusal  # (request headers, status) a refusing configuration must answer
 
 
 def _check_header(name, value):
@@ -51,7 +56,9 @@ def _check_ok(role, headers, status, _work):
 
 def suites():
     basic = base64.b64encode(":".join(ec.BASIC_USER).encode()).decode()
+    wrong_basic = {"authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()}
     http_headers = {"request": {"set": {"x-wasm-filter": "http_headers"}}, "response": {"set": {"x-powered-by": "proxy-wasm-rust"}}}
+    api_key = {"mode": "api_key", "api_key": {"header": "x-api-key", "keys": [{"client": c, "key": k} for c, k in ec.API_KEYS]}}
     redact = ALWAYS_REDACTED | set(REQUEST_LOGGING["redact"])
     own = ec.peer_headers(ec.NODE["metadata"], ec.NODE["id"])
     return [
@@ -63,6 +70,8 @@ def suites():
             lambda work: None,
             {},
             _check_header("x-powered-by", "proxy-wasm-rust"),
+            lua=lambda work: [ec.lua_set_headers(http_headers["request"]["set"], http_headers["response"]["set"])],
+            upstream="x-wasm-filter: http_headers",
         ),
         Suite(
             "auth_check",
@@ -72,6 +81,23 @@ def suites():
             lambda work: None,
             {"authorization": "Basic " + basic},
             _check_ok,
+            name="auth_check",
+            lua=lambda work: [ec.lua_auth({"Basic " + basic: ec.BASIC_USER[0]}, "authorization", basic_realm="restricted")],
+            upstream="x-auth-client: " + ec.BASIC_USER[0],
+            refusal=(wrong_basic, 401),
+        ),
+        Suite(
+            "auth_check",
+            "api_key_auth",
+            json.dumps(api_key),
+            lambda work: [ec.api_key_auth()],
+            lambda work: None,
+            {"x-api-key": ec.API_KEYS[0][1]},
+            _check_ok,
+            name="auth_check api_key",
+            lua=lambda work: [ec.lua_auth({k: c for c, k in ec.API_KEYS}, "x-api-key")],
+            upstream="x-auth-client: " + ec.API_KEYS[0][0],
+            refusal=({"x-api-key": "ak_wrong"}, 401),
         ),
         Suite(
             "request_logging",
@@ -94,10 +120,3 @@ def suites():
             _check_header("x-envoy-peer-metadata", own["x-envoy-peer-metadata"]),
         ),
     ]
-
-
-# Requests a refusing configuration must refuse (checked once per Envoy before measuring).
-def refusal_check(suite):
-    if suite.filter == "auth_check":
-        return {"authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()}, 401
-    return None

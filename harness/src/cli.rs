@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use harness::scenario::{self, Outcome, Scenario};
-use harness::{module, workspace, Message};
+use harness::{module, workspace, Level, Message};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -62,6 +62,18 @@ struct RunArgs {
     /// Prints the results as JSON.
     #[arg(long)]
     json: bool,
+    /// Counts, per request: VM entries, host calls, host-call bytes, allocations in the module.
+    #[arg(long)]
+    count: bool,
+    /// The log level the module sees (`proxy_get_log_level`); Envoy runs at info by default.
+    #[arg(long, value_name = "LEVEL", default_value = "trace", value_parser = parse_level)]
+    log_level: Level,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    Level::parse(s).ok_or_else(|| {
+        format!("unknown log level '{s}' (expected trace, debug, info, warn, error, critical)")
+    })
 }
 
 /// A failure with its exit code.
@@ -123,7 +135,8 @@ fn run(a: RunArgs) -> Result<(), Exit> {
         if !label.is_empty() && !a.json {
             println!("== {label}");
         }
-        let mut plugin = match one.builder(&filter, config.clone()).start() {
+        let builder = one.builder(&filter, config.clone());
+        let mut plugin = match builder.count_calls(a.count).log_level(a.log_level).start() {
             Ok(p) => p,
             Err(e) => {
                 // Expected (`plugin.rejected`) or not, a refused start ends this run.
@@ -228,6 +241,15 @@ fn print_text(o: &Outcome, p: &harness::Plugin) {
         for f in &r.failures {
             println!("  FAIL {f}");
         }
+        if let Some(c) = &r.counters {
+            println!(
+                "  counted: {} VM entries, {} host calls, {} host-call bytes, {} allocations",
+                c.total_vm_entries(),
+                c.total_host_calls(),
+                c.host_call_bytes,
+                c.allocations
+            );
+        }
     }
     println!("logs:");
     for l in p.logs() {
@@ -261,6 +283,14 @@ fn message_json(m: &Message) -> Value {
     json!({"headers": pairs(&m.headers), "body": m.body_str(), "trailers": pairs(&m.trailers)})
 }
 
+fn counters_json(c: &harness::Counters) -> Value {
+    json!({
+        "vm_entries": c.total_vm_entries(), "host_calls": c.total_host_calls(),
+        "host_call_bytes": c.host_call_bytes, "allocations": c.allocations,
+        "vm_entries_by_export": c.vm_entries, "host_calls_by_import": c.host_calls,
+    })
+}
+
 fn to_json(_s: &Scenario, o: &Outcome, p: &harness::Plugin) -> Value {
     let requests: Vec<Value> = o
         .requests
@@ -274,6 +304,7 @@ fn to_json(_s: &Scenario, o: &Outcome, p: &harness::Plugin) -> Value {
                 "local_reply": ex.and_then(|e| e.local_reply.as_ref()).map(|l| json!({"status": l.status, "details": l.details})),
                 "error": r.error,
                 "failures": r.failures,
+                "counters": r.counters.as_ref().map(counters_json),
             })
         })
         .collect();

@@ -25,6 +25,7 @@ pub use error::{Error, Result};
 pub use host::{provided_imports, ABI_FUNCTIONS};
 pub use module::{AbiVersion, ModuleInfo};
 pub use plugin::{Host, Plugin, PluginBuilder};
+pub use state::Counters;
 pub use stream::HttpStream;
 pub use tcp::{Peer, TcpStream};
 pub use types::{

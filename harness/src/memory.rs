@@ -10,10 +10,15 @@ pub(crate) type Cx<'a> = Caller<'a, HostState>;
 pub(crate) fn read(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i32> {
     let mem = cx.data().memory.ok_or(INVALID_MEMORY_ACCESS)?;
     let (p, l) = (ptr as u32 as usize, len as u32 as usize);
-    mem.data(cx)
+    let bytes = mem
+        .data(cx)
         .get(p..p.checked_add(l).ok_or(INVALID_MEMORY_ACCESS)?)
         .map(|s| s.to_vec())
-        .ok_or(INVALID_MEMORY_ACCESS)
+        .ok_or(INVALID_MEMORY_ACCESS)?;
+    if let Some(c) = &cx.data().counters {
+        c.borrow_mut().host_call_bytes += l as u64;
+    }
+    Ok(bytes)
 }
 
 pub(crate) fn read_str(cx: &Cx<'_>, ptr: i32, len: i32) -> Result<String, i32> {
@@ -54,6 +59,14 @@ pub(crate) fn copy_out(
             .alloc
             .clone()
             .ok_or_else(|| wasmtime::Error::msg("module has no allocator"))?;
+        if let Some(c) = &cx.data().counters {
+            let mut c = c.borrow_mut();
+            c.allocations += 1;
+            c.host_call_bytes += data.len() as u64;
+            *c.vm_entries
+                .entry("proxy_on_memory_allocate".into())
+                .or_default() += 1;
+        }
         addr = alloc.call(&mut *cx, data.len() as i32)?;
         if addr == 0 {
             return Err(wasmtime::Error::msg("guest allocator returned null"));

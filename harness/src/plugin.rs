@@ -4,13 +4,13 @@
 use crate::error::{Error, Result};
 use crate::module::{self, AbiVersion};
 use crate::props::{Properties, PropertySettings};
-use crate::state::{CallbackData, Context, ForeignFn, HostState, SharedState};
+use crate::state::{CallbackData, Context, Counters, ForeignFn, HostState, SharedState};
 use crate::types::{GrpcCall, HttpCall, Level, LogEntry, Message, MetricKind, Response};
 use crate::workspace;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::{Func, Store, TypedFunc, Val};
+use wasmtime::{Extern, Func, Linker, Module, Store, TypedFunc, Val};
 
 /// Indexes into `abi::CALLBACKS`.
 pub(crate) mod cb {
@@ -79,6 +79,33 @@ impl Callback {
             Callback::P5R0(f) => f.call(store, (a(0), a(1), a(2), a(3), a(4))).map(|_| 0)?,
         })
     }
+}
+
+/// The host's linker with each function the module imports wrapped to count its calls.
+fn counting_linker(
+    store: &mut Store<HostState>,
+    module: &Module,
+) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = crate::host::linker().clone();
+    linker.allow_shadowing(true);
+    for import in module.imports() {
+        let (m, name) = (import.module(), import.name());
+        let Ok(Extern::Func(inner)) = crate::host::linker().get(&mut *store, m, name) else {
+            continue; // not provided: instantiation reports it
+        };
+        let counted = name.to_string();
+        let ty = inner.ty(&*store);
+        linker.func_new(m, name, ty, move |mut cx, params, results| {
+            if let Some(c) = &cx.data().counters {
+                *c.borrow_mut()
+                    .host_calls
+                    .entry(counted.clone())
+                    .or_default() += 1;
+            }
+            inner.call(&mut cx, params, results)
+        })?;
+    }
+    Ok(linker)
 }
 
 const DEFAULT_FUEL: u64 = 10_000_000_000;
@@ -167,6 +194,7 @@ pub struct PluginBuilder {
     foreign: Vec<(String, ForeignFn)>,
     env: Vec<(String, String)>,
     host: Host,
+    count_calls: bool,
 }
 
 impl PluginBuilder {
@@ -194,6 +222,7 @@ impl PluginBuilder {
             foreign: Vec::new(),
             env: Vec::new(),
             host: Host::new(),
+            count_calls: false,
         }
     }
     /// Plugin configuration as JSON (what Istio's `pluginConfig` delivers).
@@ -282,6 +311,13 @@ impl PluginBuilder {
         self.fuel = fuel;
         self
     }
+    /// Counts what crosses the boundary between host and module (VM entries, host calls,
+    /// their bytes, allocations; see [`Plugin::take_counters`]). Off by default: host calls
+    /// are then counted through a wrapper around every import, which is slower.
+    pub fn count_calls(mut self, on: bool) -> Self {
+        self.count_calls = on;
+        self
+    }
     /// An environment variable (`vm_config.environment_variables`).
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.env.push((k.into(), v.into()));
@@ -328,9 +364,11 @@ impl PluginBuilder {
             host,
             config,
             vm_config,
+            count_calls,
             ..
         } = self;
         let state = HostState {
+            counters: count_calls.then(Default::default),
             memory: None,
             alloc: None,
             root_id: ROOT,
@@ -362,9 +400,12 @@ impl PluginBuilder {
         };
         let mut store = Store::new(module::engine(), state);
         store.set_fuel(fuel).map_err(|e| Error::Load(chain(&e)))?;
-        let instance = crate::host::linker()
-            .instantiate(&mut store, &module)
-            .map_err(|e| Error::Load(format!("instantiate: {}", chain(&e))))?;
+        let instance = if count_calls {
+            counting_linker(&mut store, &module).and_then(|l| l.instantiate(&mut store, &module))
+        } else {
+            crate::host::linker().instantiate(&mut store, &module)
+        }
+        .map_err(|e| Error::Load(format!("instantiate: {}", chain(&e))))?;
         store.data_mut().memory = instance.get_memory(&mut store, "memory");
         let alloc_name = info.allocator.clone().unwrap_or_default();
         let alloc = instance
@@ -539,6 +580,10 @@ impl Plugin {
         };
         let ctx = args.first().copied().unwrap_or(0) as u32;
         self.store.data_mut().effective = ctx;
+        if let Some(c) = &self.store.data().counters {
+            let name = crate::abi::CALLBACKS[index].0;
+            *c.borrow_mut().vm_entries.entry(name.into()).or_default() += 1;
+        }
         let mark = self.store.data().logs.len();
         // A fresh budget per callback (fuel is always enabled on the shared engine).
         let _ = self.store.set_fuel(self.fuel);
@@ -606,6 +651,11 @@ impl Plugin {
 
     // ---- observation -------------------------------------------------------------------
 
+    /// What crossed the boundary since the plugin started or the last call, and starts
+    /// counting anew; None unless started with [`PluginBuilder::count_calls`].
+    pub fn take_counters(&mut self) -> Option<Counters> {
+        self.store.data().counters.as_ref().map(|c| c.take())
+    }
     /// Everything logged so far.
     pub fn logs(&self) -> &[LogEntry] {
         &self.store.data().logs

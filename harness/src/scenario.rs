@@ -460,6 +460,9 @@ pub struct RequestOutcome {
     pub exchange: Option<Exchange>,
     pub error: Option<String>,
     pub failures: Vec<String>,
+    /// What crossed the host/module boundary during this request, its stream's end included
+    /// (when the plugin counts it: [`crate::PluginBuilder::count_calls`]).
+    pub counters: Option<crate::Counters>,
 }
 
 /// The outcome of a scenario run.
@@ -488,7 +491,9 @@ pub fn run(s: &Scenario, plugin: &mut Plugin) -> Outcome {
         let label = spec.label(i);
         let mark = plugin.logs().len();
         let resp = spec.response.clone().unwrap_or_default().to_response();
+        plugin.take_counters();
         let result = send_failing(plugin, s, spec.to_request(), resp);
+        let counters = plugin.take_counters();
         let mut failures = Vec::new();
         let (exchange, error) = match result {
             Ok(ex) => (Some(ex), None),
@@ -505,6 +510,7 @@ pub fn run(s: &Scenario, plugin: &mut Plugin) -> Outcome {
             exchange,
             error,
             failures,
+            counters,
         });
     }
     let mut failures = Vec::new();

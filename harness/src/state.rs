@@ -3,12 +3,38 @@
 
 use crate::props::Properties;
 use crate::types::{GrpcCall, Headers, HttpCall, Level, LocalReply, LogEntry, Message, MetricKind};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use wasmtime::{Memory, TypedFunc};
 
 /// A foreign function the test registered: arguments in, result bytes or a status code out.
 pub type ForeignFn = Box<dyn FnMut(&[u8]) -> std::result::Result<Vec<u8>, i32> + Send>;
+
+/// What crossed the boundary between host and module (a plugin started with
+/// `PluginBuilder::count_calls`): the cost drivers of a filter in Envoy.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    /// Calls from the host into the module, by export: callbacks and the allocator.
+    pub vm_entries: BTreeMap<String, u64>,
+    /// Calls from the module to the host, by import.
+    pub host_calls: BTreeMap<String, u64>,
+    /// Bytes the host read from the module's memory or copied into it (values, not the
+    /// pointer and size words).
+    pub host_call_bytes: u64,
+    /// Allocations the host asked the module for (`proxy_on_memory_allocate`, one per value
+    /// returned to it).
+    pub allocations: u64,
+}
+
+impl Counters {
+    pub fn total_vm_entries(&self) -> u64 {
+        self.vm_entries.values().sum()
+    }
+    pub fn total_host_calls(&self) -> u64 {
+        self.host_calls.values().sum()
+    }
+}
 
 /// Where an HTTP stream direction is held by the filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +146,9 @@ pub(crate) struct Metric {
 
 /// Store data of one VM.
 pub(crate) struct HostState {
+    /// What crosses the host/module boundary, when the plugin counts it (`count_calls`). A
+    /// cell: guest memory is read through a shared borrow of the state.
+    pub counters: Option<RefCell<Counters>>,
     pub memory: Option<Memory>,
     pub alloc: Option<TypedFunc<i32, i32>>,
     pub root_id: u32,

@@ -132,6 +132,59 @@ fn json_output_and_default_request() {
 }
 
 #[test]
+fn count_adds_per_request_counters_to_the_json() {
+    let out = harness(&[
+        "run",
+        "http_headers",
+        "--json",
+        "--count",
+        "--log-level",
+        "info",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let c = &v["requests"][0]["counters"];
+    // The stream's callbacks, each entered once; `hello: world` added to the response.
+    for callback in [
+        "proxy_on_context_create",
+        "proxy_on_response_headers",
+        "proxy_on_delete",
+    ] {
+        assert_eq!(c["vm_entries_by_export"][callback], 1, "{c}");
+    }
+    let sum = |m: &serde_json::Value| {
+        m.as_object()
+            .map(|o| o.values().filter_map(|v| v.as_u64()).sum::<u64>())
+    };
+    assert_eq!(
+        c["vm_entries"].as_u64(),
+        sum(&c["vm_entries_by_export"]),
+        "{c}"
+    );
+    assert_eq!(
+        c["host_calls"].as_u64(),
+        sum(&c["host_calls_by_import"]),
+        "{c}"
+    );
+    assert!(
+        c["host_call_bytes"].as_u64() >= Some("hello".len() as u64 + "world".len() as u64),
+        "{c}"
+    );
+
+    let plain = harness(&["run", "http_headers", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).expect("json");
+    assert!(v["requests"][0]["counters"].is_null(), "{v}");
+
+    let bad = harness(&["run", "http_headers", "--log-level", "loud"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("unknown log level 'loud'"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
 fn inspect_reports_abi_and_imports() {
     let out = harness(&["inspect", "abi-probe"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

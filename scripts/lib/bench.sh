@@ -2,12 +2,12 @@
 # Helpers for scripts/bench.sh: the tools the benchmark needs and the facts about the machine
 # it reports. Needs scripts/lib/common.sh.
 
-# ensure_wrk: wrk, taskset and wabt (wasm2wat/wat2wasm, for the host-call profile) from Debian.
+# ensure_wrk: wrk, taskset and wabt (wat2wasm, wasm-objdump: the null modules) from Debian.
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 || apt_install wrk
   command -v wrk >/dev/null 2>&1 || die 1 "wrk is needed (Debian/Ubuntu: apt-get install wrk)"
   command -v taskset >/dev/null 2>&1 || apt_install util-linux
-  command -v wasm2wat >/dev/null 2>&1 || apt_install wabt
+  command -v wat2wasm >/dev/null 2>&1 || apt_install wabt
 }
 
 # ensure_bench_python: sets BENCH_PYTHON to the project virtualenv's python (.venv, shared with
