@@ -305,8 +305,8 @@ fn capture_headers(
 ) -> Vec<(String, String)> {
     let max = settings.max_value_bytes;
     let text = |spec: &HeaderSpec, value: &[u8]| match spec.treatment {
-        Treatment::Url => record::escape(&url::redact(value, &settings.secret_params)),
-        _ => record::escape(value),
+        Treatment::Url => headers::escape(&url::redact(value, &settings.secret_params)),
+        _ => headers::escape(value),
     };
     let mut out = Vec::new();
     for spec in specs {
