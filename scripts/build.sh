@@ -104,6 +104,12 @@ for f in "${filters[@]}"; do
     cp "$built" "$tmp"
   fi
   mv "$tmp" "dist/$f.wasm"   # atomic: a watcher never sees a half-written module
+  # The EnvoyFilter kustomization's ConfigMap reads the module from its own directory
+  # (kustomize loads no file from outside a kustomization); git ignores the copy.
+  if [ -d "deploy/$f/envoyfilter" ]; then
+    cp "dist/$f.wasm" "deploy/$f/envoyfilter/.$f.wasm.tmp"
+    mv "deploy/$f/envoyfilter/.$f.wasm.tmp" "deploy/$f/envoyfilter/$f.wasm"
+  fi
   bytes=$(wc -c < "dist/$f.wasm")
   limit=$(budget "$f")
   status=ok

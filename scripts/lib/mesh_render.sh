@@ -56,8 +56,8 @@ mesh_overlay() {
   local filter=$1 method=$2 work=$3 resource dir base
   resource=$(mesh_resource_name "$filter")
   dir=$(mesh_dir "$filter" "$method")
-  rm -rf "$work/deploy" "$work/dist" "$work/ns" "$work/overlay"
-  mkdir -p "$work/deploy/kind" "$work/dist" "$work/overlay"
+  rm -rf "$work/deploy" "$work/ns" "$work/overlay"
+  mkdir -p "$work/deploy/kind" "$work/overlay"
   cp -r "$ROOT/deploy/$filter" "$work/deploy/"
   cp -r "$ROOT/deploy/kind/demo" "$ROOT/deploy/kind/auth-service" "$work/deploy/kind/"
   base="../$dir"
@@ -67,7 +67,7 @@ mesh_overlay() {
     size=$(wc -c <"$module")
     [ "$size" -le "$MESH_CONFIGMAP_MAX" ] ||
       die 1 "$module is $size bytes: a ConfigMap holds at most $MESH_CONFIGMAP_MAX bytes, so the envoyfilter method cannot carry it; use --method wasmplugin"
-    cp "$module" "$work/dist/$filter.wasm"
+    cp "$module" "$work/deploy/$filter/envoyfilter/$filter.wasm"
   fi
   if [ -n "${MESH_NAMESPACE:-}" ] && [ "$MESH_NAMESPACE" != "$DEMO_NAMESPACE" ]; then
     if [ "$method" = envoyfilter ] && [ -d "$ROOT/deploy/$filter/namespace" ]; then
@@ -121,12 +121,8 @@ mesh_patches() {
   esac
 }
 
-# mesh_kustomize_cmd DIR METHOD: the kubectl kustomize command line for DIR (the envoyfilter
-# method reads dist/<filter>.wasm from outside the kustomization: LoadRestrictionsNone).
+# mesh_kustomize_cmd DIR METHOD: the kubectl kustomize command line for DIR (the same for every
+# method: the envoyfilter kustomization reads the module from its own directory).
 mesh_kustomize_cmd() {
-  if [ "$2" = envoyfilter ]; then
-    printf '%s\n' kubectl kustomize --load-restrictor LoadRestrictionsNone "$1"
-  else
-    printf '%s\n' kubectl kustomize "$1"
-  fi
+  printf '%s\n' kubectl kustomize "$1"
 }

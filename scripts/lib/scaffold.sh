@@ -78,7 +78,7 @@ scaffold_files() {
       [ -f "$dir/$f" ] && printf '%s\n' "$f"
     done
   else
-    (cd "$dir" && find . -type f -not -path '*/target/*' | sed 's|^\./||')
+    (cd "$dir" && find . -type f -not -path '*/target/*' -not -name '*.wasm' | sed 's|^\./||')
   fi
 }
 

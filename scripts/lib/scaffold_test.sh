@@ -115,11 +115,7 @@ sctest_dry_run() {
     dir=deploy/$name
     [ "$method" = wasmplugin ] || dir+=/$method
     out="$WORK/kustomize-$name-$method.yaml"
-    if [ "$method" = envoyfilter ]; then
-      kubectl kustomize --load-restrictor LoadRestrictionsNone "$dir" >"$out" || die 1 "kubectl kustomize $dir failed"
-    else
-      kubectl kustomize "$dir" >"$out" || die 1 "kubectl kustomize $dir failed"
-    fi
+    kubectl kustomize "$dir" >"$out" || die 1 "kubectl kustomize $dir failed"
     "$SCTEST_PY" "$ROOT/deploy/kind/tests/validate_manifests.py" --crds "$SCTEST_CRDS" "$out" >&2 || die 1 "$dir: objects not valid (above)"
     "$SCTEST_PY" - "$out" "$name" "$method" "deploy/$name/config.json" <<'PY' || die 1 "$dir: the plugin is not $name's (above)"
 import json, sys, yaml

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 
 [ -n "$(filter_names)" ] || die 1 "no filters in filters/"
 for f in $(filter_names); do
-  [ -f "dist/$f.wasm" ] || { step "building the filters"; scripts/build.sh; break; }
+  if [ ! -f "dist/$f.wasm" ] || [ ! -f "deploy/$f/envoyfilter/$f.wasm" ]; then step "building the filters"; scripts/build.sh; break; fi
 done
 if ! command -v skopeo >/dev/null; then apt_install skopeo; fi
 

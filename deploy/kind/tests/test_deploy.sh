@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../../.."
 . scripts/lib/mesh_venv.sh
 . deploy/kind/tests/lib.sh
 
-for f in $(filter_names); do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
+for f in $(filter_names); do if [ ! -f "dist/$f.wasm" ] || [ ! -f "deploy/$f/envoyfilter/$f.wasm" ]; then scripts/build.sh; break; fi; done
 py=$(mesh_venv)
 work=$(mktemp -d)
 port=$(free_port)

@@ -25,7 +25,7 @@ schemas() { # WHAT FILE
 }
 
 filters=$(filter_names)
-for f in $filters; do [ -f "dist/$f.wasm" ] || { scripts/build.sh; break; }; done
+for f in $filters; do if [ ! -f "dist/$f.wasm" ] || [ ! -f "deploy/$f/envoyfilter/$f.wasm" ]; then scripts/build.sh; break; fi; done
 # All digits: YAML reads an unquoted one as a number, which the schema refuses.
 digest=$(printf '0123456789%.0s' 1 2 3 4 5 6)0123
 
