@@ -40,7 +40,7 @@ pub fn shipped_wasm(name: &str) -> Result<PathBuf> {
     let dir = std::env::var_os("HARNESS_WASM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("dist"));
-    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    let path = module_file(dir, name);
     if path.is_file() {
         Ok(path)
     } else {
@@ -51,13 +51,18 @@ pub fn shipped_wasm(name: &str) -> Result<PathBuf> {
     }
 }
 
+/// `<dir>/<name>.wasm`, with the file name scripts/build.sh gives it (`-` written as `_`).
+fn module_file(dir: PathBuf, name: &str) -> PathBuf {
+    dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
 /// A workspace filter's module: `$HARNESS_WASM_DIR/<name>.wasm` when that is set and the file
 /// exists (scripts/test.sh points it at `dist/`, the shipped modules: callbacks trimmed and
 /// optimised by scripts/build.sh), else `target/wasm32-wasip1/release/<lib>.wasm`, built if
 /// needed.
 pub fn filter_wasm(name: &str) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("HARNESS_WASM_DIR") {
-        let shipped = PathBuf::from(dir).join(format!("{}.wasm", name.replace('-', "_")));
+        let shipped = module_file(PathBuf::from(dir), name);
         if shipped.is_file() {
             return Ok(shipped);
         }
