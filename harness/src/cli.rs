@@ -243,11 +243,12 @@ fn print_text(o: &Outcome, p: &harness::Plugin) {
         }
         if let Some(c) = &r.counters {
             println!(
-                "  counted: {} VM entries, {} host calls, {} host-call bytes, {} allocations",
+                "  counted: {} VM entries, {} host calls, {} host-call bytes, {} allocations, {} fuel",
                 c.total_vm_entries(),
                 c.total_host_calls(),
                 c.host_call_bytes,
-                c.allocations
+                c.allocations,
+                c.wasm_fuel
             );
         }
     }
@@ -286,7 +287,7 @@ fn message_json(m: &Message) -> Value {
 fn counters_json(c: &harness::Counters) -> Value {
     json!({
         "vm_entries": c.total_vm_entries(), "host_calls": c.total_host_calls(),
-        "host_call_bytes": c.host_call_bytes, "allocations": c.allocations,
+        "host_call_bytes": c.host_call_bytes, "allocations": c.allocations, "wasm_fuel": c.wasm_fuel,
         "vm_entries_by_export": c.vm_entries, "host_calls_by_import": c.host_calls,
     })
 }

@@ -195,6 +195,7 @@ pub struct PluginBuilder {
     env: Vec<(String, String)>,
     host: Host,
     count_calls: bool,
+    serve_rejected: bool,
 }
 
 impl PluginBuilder {
@@ -223,6 +224,7 @@ impl PluginBuilder {
             env: Vec::new(),
             host: Host::new(),
             count_calls: false,
+            serve_rejected: false,
         }
     }
     /// Plugin configuration as JSON (what Istio's `pluginConfig` delivers).
@@ -295,6 +297,14 @@ impl PluginBuilder {
         self.clusters.push(name.into());
         self
     }
+    /// Keeps the VM when `proxy_on_configure` returns false and sends it streams anyway, for
+    /// checking what a filter does on a root context without a valid configuration. Envoy
+    /// never does this (a rejected configuration refuses the filter, tools/envoy-e2e's
+    /// `bad_config_*` tests); another host or a later SDK might.
+    pub fn serve_after_rejected_config(mut self, on: bool) -> Self {
+        self.serve_rejected = on;
+        self
+    }
     pub fn fail_open(mut self, on: bool) -> Self {
         self.fail_open = on;
         self
@@ -365,6 +375,7 @@ impl PluginBuilder {
             config,
             vm_config,
             count_calls,
+            serve_rejected,
             ..
         } = self;
         let state = HostState {
@@ -447,7 +458,7 @@ impl PluginBuilder {
             fuel,
         };
         plugin.run_start(start)?;
-        plugin.create_root(config, vm_config)?;
+        plugin.create_root(config, vm_config, serve_rejected)?;
         Ok(plugin)
     }
 }
@@ -550,7 +561,12 @@ impl Plugin {
         Ok(())
     }
 
-    fn create_root(&mut self, config: Vec<u8>, vm_config: Vec<u8>) -> Result<()> {
+    fn create_root(
+        &mut self,
+        config: Vec<u8>,
+        vm_config: Vec<u8>,
+        serve_rejected: bool,
+    ) -> Result<()> {
         self.callback(cb::CONTEXT_CREATE, &[ROOT as i32, 0])?;
         let mark = self.logs().len();
         self.store.data_mut().cb.vm_configuration = Some(vm_config.clone());
@@ -564,7 +580,7 @@ impl Plugin {
         self.store.data_mut().cb.plugin_configuration = Some(config.clone());
         let r = self.callback(cb::CONFIGURE, &[ROOT as i32, config.len() as i32]);
         self.store.data_mut().cb.plugin_configuration = None;
-        if r? == Some(0) {
+        if r? == Some(0) && !serve_rejected {
             return Err(Error::ConfigRejected {
                 logs: self.logs()[mark..].to_vec(),
             });
@@ -587,7 +603,12 @@ impl Plugin {
         let mark = self.store.data().logs.len();
         // A fresh budget per callback (fuel is always enabled on the shared engine).
         let _ = self.store.set_fuel(self.fuel);
-        match f.call(&mut self.store, args) {
+        let result = f.call(&mut self.store, args);
+        if let Some(c) = &self.store.data().counters {
+            let left = self.store.get_fuel().unwrap_or(self.fuel);
+            c.borrow_mut().wasm_fuel += self.fuel.saturating_sub(left);
+        }
+        match result {
             Ok(v) => Ok(Some(v)),
             Err(e) => Err(self.trap(ctx, &e, mark)),
         }

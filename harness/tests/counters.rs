@@ -60,6 +60,10 @@ fn a_request_counts_its_vm_entries_host_calls_bytes_and_allocations() {
     assert_eq!(c.host_call_bytes, 3 + 5 + 5);
     assert_eq!(c.allocations, 1);
     assert_eq!((c.total_vm_entries(), c.total_host_calls()), (3, 2));
+    // Fuel is about one unit per instruction: the 18 of proxy_on_request_headers and of the
+    // allocator its host call entered, plus wasmtime's per-function charges; exact, so the
+    // same request always costs the same.
+    assert_eq!(c.wasm_fuel, 21);
     // Taking the counters starts anew.
     assert_eq!(p.take_counters().unwrap(), Default::default());
 }

@@ -57,6 +57,17 @@ impl PasswordHash {
         Err("unsupported password hash: expected `{SHA}` or `{SSHA256}`".into())
     }
 
+    /// A hash of the same scheme and salt length that no password matches in practice.
+    fn decoy(&self) -> PasswordHash {
+        match self {
+            PasswordHash::Sha1(_) => PasswordHash::Sha1([0; 20]),
+            PasswordHash::SaltedSha256 { salt, .. } => PasswordHash::SaltedSha256 {
+                digest: [0; 32],
+                salt: vec![0; salt.len()],
+            },
+        }
+    }
+
     fn verify(&self, password: &[u8]) -> Choice {
         match self {
             PasswordHash::Sha1(digest) => digest_eq(&sha1(password), digest),
@@ -72,7 +83,8 @@ pub struct BasicUsers {
     names: Vec<String>,
     name_digests: Vec<Sha256Digest>,
     hashes: Vec<PasswordHash>,
-    /// Checked when the user is unknown, so that unknown users cost the same work.
+    /// Checked when the user is unknown, so that an unknown user costs the hashing work of a
+    /// known one: same scheme and salt length as the first user ([`PasswordHash::decoy`]).
     decoy: PasswordHash,
 }
 
@@ -112,15 +124,16 @@ impl BasicSection {
             names.push(name.to_string());
             hashes.push(hash);
         }
+        // `users` is not empty, so neither is `hashes`.
+        let decoy = hashes
+            .first()
+            .map_or(PasswordHash::Sha1([0; 20]), PasswordHash::decoy);
         Ok(BasicUsers {
             www_authenticate: format!("Basic realm=\"{realm}\""),
             name_digests,
             names,
             hashes,
-            decoy: PasswordHash::SaltedSha256 {
-                digest: [0; 32],
-                salt: b"auth_check-decoy".to_vec(),
-            },
+            decoy,
         })
     }
 }
@@ -246,6 +259,32 @@ mod tests {
         assert_eq!(u.verify(b"bob", b"hunter3"), None);
         assert_eq!(u.verify(b"alice", b"hunter2"), None);
         assert_eq!(u.verify(b"alice", b"wonderland"), Some("alice"));
+    }
+
+    /// An unknown user costs the hashing a known user with a wrong password costs, whatever
+    /// the users' scheme (the README's promise: user names cannot be probed by timing).
+    #[test]
+    fn unknown_users_cost_the_same_hashing_as_known_ones() {
+        use crate::secret::work;
+        let carol = format!("carol:{}", ssha256("pw", b"sixteen-byte-slt"));
+        for lines in [vec![ALICE_SHA], vec![carol.as_str()]] {
+            let u = users(&lines).unwrap();
+            let known = lines[0].split(':').next().unwrap().as_bytes();
+            let unknown = b"zzzzz";
+            assert_eq!(known.len(), unknown.len());
+            let wrong_password = work::during(|| assert_eq!(u.verify(known, b"guess"), None));
+            let unknown_user = work::during(|| assert_eq!(u.verify(unknown, b"guess"), None));
+            assert_eq!(unknown_user, wrong_password, "{lines:?}");
+            // The user name's digest, then the password's hash.
+            assert_eq!(wrong_password.len(), 2, "{wrong_password:?}");
+        }
+        let u = users(&[ALICE_SHA]).unwrap();
+        assert_eq!(
+            work::during(|| {
+                u.verify(b"zzzzz", b"guess");
+            }),
+            [("sha256", 5), ("sha1", 5)]
+        );
     }
 
     #[test]

@@ -84,7 +84,13 @@ pub enum Method {
 pub struct Settings {
     pub exempt: ExemptPaths,
     pub identity_header: String,
+    /// Headers only this filter sets (the identity header, `remote.upstream_headers`): the
+    /// client's copies, in every spelling ([`same_header`]), are removed.
+    pub protected: Vec<String>,
+    /// Remove credential headers before forwarding (`strip_credentials: true`).
     pub strip_credentials: bool,
+    /// Remove the `api_key.query_param` key from `:path`: unless `strip_credentials: false`.
+    pub strip_query_key: bool,
     pub method: Method,
 }
 
@@ -117,7 +123,7 @@ impl Settings {
             .identity_header
             .as_deref()
             .unwrap_or(DEFAULT_IDENTITY_HEADER);
-        check_plain_header("identity_header", identity_header)?;
+        check_settable_header("identity_header", identity_header)?;
 
         let exempt = ExemptPaths::new(config.exempt_paths.as_deref().unwrap_or_default())?;
         let method = match (mode, &config.api_key, &config.basic, &config.remote) {
@@ -133,17 +139,24 @@ impl Settings {
         };
 
         // The identity header is set by this filter: it must not double as a credential or a
-        // header the auth service controls.
+        // header the auth service controls, in any spelling (see `same_header`).
+        let identity = |name: &str| same_header(name, identity_header);
         let clash = match &method {
-            Method::ApiKey(keys) => {
-                (keys.header() == Some(identity_header)).then_some("api_key.header")
+            Method::ApiKey(keys) => keys
+                .header()
+                .is_some_and(identity)
+                .then_some("api_key.header"),
+            Method::Basic(_) => identity("authorization").then_some("basic"),
+            Method::Remote(remote) => {
+                if remote.upstream_headers().iter().any(|n| identity(n)) {
+                    Some("remote.upstream_headers")
+                } else {
+                    remote
+                        .forwarded_plain_headers()
+                        .any(identity)
+                        .then_some("remote.forward_headers")
+                }
             }
-            Method::Basic(_) => (identity_header == "authorization").then_some("basic"),
-            Method::Remote(remote) => remote
-                .upstream_headers()
-                .iter()
-                .any(|name| name == identity_header)
-                .then_some("remote.upstream_headers"),
         };
         if let Some(field) = clash {
             return Err(bad_value(
@@ -153,10 +166,18 @@ impl Settings {
             ));
         }
 
+        let mut protected = vec![identity_header.to_string()];
+        if let Method::Remote(remote) = &method {
+            protected.extend_from_slice(remote.upstream_headers());
+        }
         Ok(Settings {
             exempt,
             identity_header: identity_header.to_string(),
+            protected,
+            // Headers are kept unless asked; a key in the URL would reach the upstream's
+            // access logs, so it goes unless explicitly kept.
             strip_credentials: config.strip_credentials.unwrap_or(false),
+            strip_query_key: config.strip_credentials.unwrap_or(true),
             method,
         })
     }
@@ -190,14 +211,19 @@ impl ExemptPaths {
     }
 
     /// True when `path` (the `:path` header, query included) falls under an exempt prefix.
-    /// Paths that a proxy or server might normalise differently (`..`, `//`, percent-encoding,
-    /// backslashes) are never exempt: they are authenticated like any other request.
+    /// A path that a proxy or server might read differently is never exempt: it is
+    /// authenticated like any other request. That is any `;` (Tomcat and Spring treat
+    /// `/healthz/..;/admin` as `/admin`), `#`, `%`-escape, `\`, `//`, `.` or `..` segment,
+    /// whitespace or control character before the query.
     pub fn matches(&self, path: &str) -> bool {
-        if self.is_empty() {
+        if self.is_empty() || path.contains([';', '#']) {
             return false;
         }
-        let path = path.split(['?', '#']).next().unwrap_or_default();
-        if path.contains(['%', '\\']) || !is_plain(path) {
+        let path = path.split_once('?').map_or(path, |(path, _query)| path);
+        if path.contains(['%', '\\'])
+            || path.chars().any(|c| c.is_whitespace() || c.is_control())
+            || !is_plain(path)
+        {
             return false;
         }
         self.0.iter().any(|prefix| under(prefix, path))
@@ -241,6 +267,48 @@ pub fn check_plain_header(field: &str, name: &str) -> Result<(), ConfigError> {
         return Err(bad_value(field, name, "is a pseudo-header"));
     }
     Ok(())
+}
+
+/// Connection and framing headers: what they carry belongs to one hop (RFC 9110 7.6.1) or to
+/// the message's length, never to an identity.
+const HOP_BY_HOP: [&str; 9] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "trailer",
+];
+
+/// A header name the filter sets on the upstream request: plain, and not a hop-by-hop or
+/// framing header in any spelling.
+pub fn check_settable_header(field: &str, name: &str) -> Result<(), ConfigError> {
+    check_plain_header(field, name)?;
+    if HOP_BY_HOP.iter().any(|h| same_header(name, h)) {
+        return Err(bad_value(
+            field,
+            name,
+            "is a hop-by-hop or framing header, never an identity",
+        ));
+    }
+    Ok(())
+}
+
+/// True when backends read header names `a` and `b` as one: letter case aside and `_` taken
+/// as `-`, as CGI, WSGI, PHP, Rack and nginx's `$http_*` do (`x_auth_client` is
+/// `X-Auth-Client`). No allocation: it runs over every request header.
+pub fn same_header(a: &str, b: &str) -> bool {
+    let spelled = |b: u8| match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    };
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| spelled(x) == spelled(y))
 }
 
 /// Usable as a header value or a name in a message: no control characters, no whitespace
@@ -426,7 +494,7 @@ mod tests {
             "/healthz/",
             "/healthz/live",
             "/healthz?x=1",
-            "/healthz#f",
+            "/healthz?x=%2e%2e",
             "/public/a.css",
         ] {
             assert!(e.matches(yes), "{yes}");
@@ -454,6 +522,17 @@ mod tests {
             "/healthz%2F..",
             "/healthz\\..\\admin",
             "/healthz/..",
+            // Path parameters: Tomcat and Spring read `..;` as `..`.
+            "/healthz/..;/admin",
+            "/healthz/.;/admin",
+            "/healthz;/../admin",
+            "/healthz;jsessionid=1",
+            "/healthz/;/admin",
+            "/healthz?x=1;y",
+            "/healthz#f",
+            "/healthz/#/../admin",
+            "/healthz/ admin",
+            "/healthz/\tadmin",
         ] {
             assert!(!e.matches(no), "{no}");
         }
@@ -488,6 +567,72 @@ mod tests {
             "field `exempt_paths[1]`: `/a/../b` must not contain `//`, `.` or `..` segments"
         );
         assert!(err("/a//b").contains("must not contain"));
+    }
+
+    #[test]
+    fn header_spellings_backends_read_alike() {
+        assert!(same_header("x_auth_client", "x-auth-client"));
+        assert!(same_header("X-Auth_CLIENT", "x-auth-client"));
+        assert!(same_header("x-auth-client", "x_auth_client"));
+        assert!(!same_header("x-auth-clien", "x-auth-client"));
+        assert!(!same_header("x-auth-clientx", "x-auth-client"));
+        assert!(!same_header("x.auth-client", "x-auth-client"));
+    }
+
+    #[test]
+    fn identity_header_clashes_in_any_spelling() {
+        assert_eq!(
+            err(&format!(
+                r#"{{"mode":"api_key","identity_header":"x_api_key",{KEYS}}}"#
+            )),
+            "field `identity_header`: `x_api_key` is also used by `api_key.header`"
+        );
+        assert_eq!(
+            err(
+                r#"{"mode":"remote","remote":{"cluster":"a","path":"/c","upstream_headers":["x_auth_client"]}}"#
+            ),
+            "field `identity_header`: `x-auth-client` is also used by `remote.upstream_headers`"
+        );
+        assert_eq!(
+            err(
+                r#"{"mode":"remote","remote":{"cluster":"a","path":"/c","forward_headers":["authorization","x-auth-client"]}}"#
+            ),
+            "field `identity_header`: `x-auth-client` is also used by `remote.forward_headers`"
+        );
+        for name in [
+            "host",
+            "connection",
+            "content-length",
+            "transfer-encoding",
+            "te",
+            "upgrade",
+        ] {
+            assert_eq!(
+                err(&format!(
+                    r#"{{"mode":"api_key","identity_header":"{name}",{KEYS}}}"#
+                )),
+                format!("field `identity_header`: `{name}` is a hop-by-hop or framing header, never an identity")
+            );
+        }
+    }
+
+    #[test]
+    fn protected_headers_and_query_key_default() {
+        let s = parse(
+            r#"{"mode":"remote","identity_header":"x-id","remote":{"cluster":"a","path":"/c","upstream_headers":["x-user","x-roles"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.protected, ["x-id", "x-user", "x-roles"]);
+        let strip = |v: &str| {
+            let s = parse(&format!(
+                r#"{{"mode":"api_key","strip_credentials":{v},{KEYS}}}"#
+            ))
+            .unwrap();
+            (s.strip_credentials, s.strip_query_key)
+        };
+        assert_eq!(strip("null"), (false, true));
+        assert_eq!(strip("true"), (true, true));
+        assert_eq!(strip("false"), (false, false));
     }
 
     #[test]

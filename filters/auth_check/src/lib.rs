@@ -20,11 +20,12 @@ mod secret;
 
 use config::{Config, Method, Settings};
 use filter_common::headers::{self, MapType};
+use filter_common::hostcalls;
 use filter_common::metrics::Counter;
 use filter_common::reply;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use remote::{Outcome, Remote};
+use remote::{first, Outcome, Remote};
 use std::rc::Rc;
 
 proxy_wasm::main! {{
@@ -111,7 +112,7 @@ impl HttpContext for AuthCheck {
             Some(plugin) => self.check(&plugin),
             None => {
                 log::error!("no valid configuration; refusing the request");
-                refuse_internal()
+                refuse(503, "unavailable", "no valid configuration")
             }
         }
     }
@@ -133,105 +134,123 @@ impl AuthCheck {
     /// Checks the request; `Pause` while a local reply or the callout is pending.
     fn check(&mut self, plugin: &Plugin) -> Action {
         let settings = &plugin.settings;
-
-        // A client must never choose its own identity, whatever happens next.
-        let from_service = match &settings.method {
-            Method::Remote(remote) => remote.upstream_headers(),
-            _ => &[],
-        };
-        let mut spoofable = std::iter::once(&settings.identity_header).chain(from_service);
-        if !spoofable.all(|name| headers::remove(REQUEST, name)) {
+        // One read of the request headers serves every lookup below. Guarded: the SDK's
+        // `get_http_request_headers_bytes` unwraps header names that are not UTF-8.
+        let Ok(request) = hostcalls::get_map_pairs(REQUEST) else {
             return fail_internal(plugin);
+        };
+
+        // A client must never choose its own identity, whatever happens next: every
+        // spelling a backend may read as a protected header goes (`x_auth_client` too).
+        for (name, _) in &request {
+            let spoofed = settings
+                .protected
+                .iter()
+                .any(|p| config::same_header(name, p));
+            if spoofed && !headers::remove(REQUEST, name) {
+                return fail_internal(plugin);
+            }
         }
 
-        // Reading `:path` costs a host call: only exempt paths and query keys use it.
-        let needs_path = !settings.exempt.is_empty()
-            || matches!(&settings.method, Method::ApiKey(keys) if keys.query_param().is_some());
-        let path = if needs_path {
-            self.get_http_request_header_bytes(":path")
-                .map(headers::lossy)
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        if settings.exempt.matches(&path) {
+        let path = first(&request, ":path").map(String::from_utf8_lossy);
+        let path = path.as_deref().unwrap_or_default();
+        if settings.exempt.matches(path) {
             plugin.metrics.exempt.inc();
             log::debug!("exempt path, not checked");
-            return Action::Continue;
+            return strip_query_key(plugin, path);
         }
 
         let verdict = match &settings.method {
-            Method::ApiKey(keys) => self.check_api_key(settings, keys, &path),
-            Method::Basic(users) => self.check_basic(settings, users),
-            Method::Remote(remote) => return self.start_callout(plugin, remote),
+            Method::ApiKey(keys) => check_api_key(settings, keys, &request, path),
+            Method::Basic(users) => check_basic(settings, users, &request),
+            Method::Remote(remote) => return self.start_callout(plugin, remote, &request),
         };
         match verdict {
-            Ok(identity) => allow(plugin, identity),
+            Ok(identity) if strip_query_key(plugin, path) == Action::Continue => {
+                allow(plugin, identity)
+            }
+            Ok(_) => Action::Pause,
             Err(denial) => deny(plugin, denial),
         }
     }
+}
 
-    fn check_api_key<'p>(
-        &self,
-        settings: &Settings,
-        keys: &'p api_key::ApiKeys,
-        path: &str,
-    ) -> Result<&'p [u8], Denial> {
-        let from_header = keys
-            .header()
-            .and_then(|h| self.get_http_request_header_bytes(h))
-            .filter(|v| !v.is_empty());
-        let presented = from_header.or_else(|| {
-            keys.query_param()
-                .and_then(|q| api_key::query_param(path, q))
-                .filter(|v| !v.is_empty())
-        });
-        let Some(presented) = presented else {
-            return Err(Denial::new(Reason::Missing, "missing API key"));
-        };
-        let client = keys
-            .lookup(&presented)
-            .ok_or(Denial::new(Reason::Invalid, "invalid API key"))?;
-        if settings.strip_credentials {
-            if let Some(h) = keys.header() {
-                headers::remove(REQUEST, h);
-            }
-            if let Some(q) = keys.query_param() {
-                let stripped = api_key::remove_query_param(path, q);
-                if stripped != path {
-                    headers::set(REQUEST, ":path", stripped.as_bytes());
-                }
-            }
+fn check_api_key<'p>(
+    settings: &Settings,
+    keys: &'p api_key::ApiKeys,
+    request: &[(String, Vec<u8>)],
+    path: &str,
+) -> Result<&'p [u8], Denial> {
+    let from_header = keys
+        .header()
+        .and_then(|h| first(request, h))
+        .filter(|v| !v.is_empty())
+        .map(<[u8]>::to_vec);
+    let presented = from_header.or_else(|| {
+        keys.query_param()
+            .and_then(|q| api_key::query_param(path, q))
+            .filter(|v| !v.is_empty())
+    });
+    let Some(presented) = presented else {
+        return Err(Denial::new(Reason::Missing, "missing API key"));
+    };
+    let client = keys
+        .lookup(&presented)
+        .ok_or(Denial::new(Reason::Invalid, "invalid API key"))?;
+    if settings.strip_credentials {
+        if let Some(h) = keys.header() {
+            headers::remove(REQUEST, h);
         }
-        Ok(client.as_bytes())
     }
+    Ok(client.as_bytes())
+}
 
-    fn check_basic<'p>(
-        &self,
-        settings: &Settings,
-        users: &'p basic::BasicUsers,
-    ) -> Result<&'p [u8], Denial> {
-        let Some(value) = self.get_http_request_header_bytes("authorization") else {
-            return Err(Denial::new(Reason::Missing, "missing credentials"));
-        };
-        let (user, password) = basic::parse_authorization(&value)
-            .map_err(|_| Denial::new(Reason::Malformed, "malformed Basic credentials"))?;
-        let name = users.verify(&user, &password).ok_or(Denial::new(
-            Reason::Invalid,
-            "invalid user name or password",
-        ))?;
-        if settings.strip_credentials {
-            headers::remove(REQUEST, "authorization");
+fn check_basic<'p>(
+    settings: &Settings,
+    users: &'p basic::BasicUsers,
+    request: &[(String, Vec<u8>)],
+) -> Result<&'p [u8], Denial> {
+    let Some(value) = first(request, "authorization") else {
+        return Err(Denial::new(Reason::Missing, "missing credentials"));
+    };
+    let (user, password) = basic::parse_authorization(value)
+        .map_err(|_| Denial::new(Reason::Malformed, "malformed Basic credentials"))?;
+    let name = users.verify(&user, &password).ok_or(Denial::new(
+        Reason::Invalid,
+        "invalid user name or password",
+    ))?;
+    if settings.strip_credentials {
+        headers::remove(REQUEST, "authorization");
+    }
+    Ok(name.as_bytes())
+}
+
+/// Removes the API key from the query (`strip_credentials` unless `false`): a key in the URL
+/// would reach the upstream and its access logs. `Pause` (with a 500) if the host refused.
+fn strip_query_key(plugin: &Plugin, path: &str) -> Action {
+    let settings = &plugin.settings;
+    let param = match &settings.method {
+        Method::ApiKey(keys) if settings.strip_query_key => keys.query_param(),
+        _ => None,
+    };
+    if let Some(param) = param {
+        let stripped = api_key::remove_query_param(path, param);
+        if stripped != path && !headers::set(REQUEST, ":path", stripped.as_bytes()) {
+            return fail_internal(plugin);
         }
-        Ok(name.as_bytes())
     }
+    Action::Continue
+}
 
+impl AuthCheck {
     /// Asks the authorization service; the answer comes to `on_http_call_response`.
-    fn start_callout(&mut self, plugin: &Plugin, remote: &Remote) -> Action {
-        // Guarded and lossy: a header name that is not UTF-8 must not reach the SDK's
-        // `get_http_request_headers_bytes`, which unwraps it.
-        let request = headers::pairs(REQUEST);
-        let callout = remote.callout_headers(&request);
+    fn start_callout(
+        &mut self,
+        plugin: &Plugin,
+        remote: &Remote,
+        request: &[(String, Vec<u8>)],
+    ) -> Action {
+        let callout = remote.callout_headers(request);
         let callout: Vec<(&str, &str)> = callout.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         match self.dispatch_http_call(remote.cluster(), callout, None, vec![], remote.timeout()) {
             Ok(_token) => Action::Pause,
@@ -246,17 +265,33 @@ impl AuthCheck {
         // (envoy #26485). Read guarded, it is simply an empty answer: a failure.
         let answer = headers::pairs(MapType::HttpCallResponseHeaders);
         let action = match remote::classify(&answer) {
-            Outcome::Allow => {
-                for name in remote.upstream_headers() {
-                    for (n, value) in &answer {
-                        if n == name && !headers::add(REQUEST, name, value) {
-                            log::warn!("cannot add header `{name}` from the authorization service");
+            Outcome::Allow => match remote.identity(&answer) {
+                Some(identity) => {
+                    for name in remote.upstream_headers() {
+                        for (n, value) in &answer {
+                            if n == name && !headers::add(REQUEST, name, value) {
+                                log::warn!(
+                                    "cannot add header `{name}` from the authorization service"
+                                );
+                            }
                         }
                     }
+                    strip_remote_credentials(plugin, remote);
+                    allow(plugin, identity)
                 }
-                strip_remote_credentials(plugin, remote);
-                allow(plugin, remote.identity(&answer))
-            }
+                None => {
+                    // A service that allows without saying who: never guess the identity.
+                    plugin.metrics.errors.inc();
+                    log::warn!(
+                        "authorization service allowed the request without `{}`; denying",
+                        remote.identity_from().unwrap_or_default()
+                    );
+                    deny(
+                        plugin,
+                        Denial::new(Reason::Remote, "authorization service sent no identity"),
+                    )
+                }
+            },
             Outcome::Deny(status) => {
                 plugin.metrics.denied(Reason::Remote).inc();
                 log::debug!(
@@ -270,13 +305,10 @@ impl AuthCheck {
                         .get_http_call_response_body(0, size)
                         .unwrap_or_default(),
                 };
-                let passed: Vec<(&str, &str)> = ["content-type", "www-authenticate"]
+                let passed: Vec<(&str, &str)> = answer
                     .iter()
-                    .filter_map(|name| {
-                        remote::first(&answer, name)
-                            .and_then(|v| std::str::from_utf8(v).ok())
-                            .map(|v| (*name, v))
-                    })
+                    .filter(|(name, _)| remote::DENIAL_HEADERS.contains(&name.as_str()))
+                    .filter_map(|(name, v)| Some((name.as_str(), std::str::from_utf8(v).ok()?)))
                     .collect();
                 if !reply::send(status, &passed, &body) {
                     log::error!(
@@ -303,13 +335,14 @@ fn allow(plugin: &Plugin, identity: &[u8]) -> Action {
     Action::Continue
 }
 
-/// Refuses the request with a local reply: 401 (with the Basic challenge in `basic` mode) or
-/// 503 when the auth service could not decide.
+/// Refuses the request with a local reply: 401 (with the Basic challenge in `basic` mode),
+/// 403 when the auth service allowed without an identity, 503 when it could not decide.
 fn deny(plugin: &Plugin, denial: Denial) -> Action {
     plugin.metrics.denied(denial.reason).inc();
     log::debug!("denied: {}", denial.reason.name());
     let (status, error) = match denial.reason {
         Reason::Unavailable => (503, "unavailable"),
+        Reason::Remote => (403, "forbidden"),
         _ => (401, "unauthorized"),
     };
     let challenge = match &plugin.settings.method {
@@ -362,13 +395,14 @@ fn strip_remote_credentials(plugin: &Plugin, remote: &Remote) {
 /// refuse the request rather than forward it unchecked.
 fn fail_internal(plugin: &Plugin) -> Action {
     plugin.metrics.errors.inc();
-    log::error!("cannot update request headers; refusing the request");
-    refuse_internal()
+    log::error!("cannot read or update request headers; refusing the request");
+    refuse(500, "internal", "authentication failed")
 }
 
-fn refuse_internal() -> Action {
-    if !reply::send_error(500, "internal", "authentication failed", &[]) {
-        log::error!("cannot send the 500 reply; the request stays paused");
+/// A JSON error reply; the request stays paused even if the host refuses it.
+fn refuse(status: u32, error: &str, message: &str) -> Action {
+    if !reply::send_error(status, error, message, &[]) {
+        log::error!("cannot send the {status} reply; the request stays paused");
     }
     Action::Pause
 }
@@ -382,7 +416,8 @@ enum Reason {
     Malformed,
     /// Unknown key, unknown user or wrong password.
     Invalid,
-    /// The authorization service answered 401 or 403.
+    /// The authorization service denied (any answer but a 2xx or 5xx), or allowed without
+    /// the `identity_from` header.
     Remote,
     /// The authorization service failed and `failure_mode_allow` is false.
     Unavailable,
@@ -417,7 +452,7 @@ struct Metrics {
     exempt: Counter,
     /// Requests let through without a verdict because the auth service failed (fail-open).
     failure_mode_allowed: Counter,
-    /// Auth service failures (timeout, connection failure, 5xx, unexpected status) and
+    /// Auth service failures (timeout, connection failure, unknown cluster, 5xx), an allow without identity, and
     /// refused header updates.
     errors: Counter,
     denied: [Counter; 5],

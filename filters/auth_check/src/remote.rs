@@ -4,7 +4,7 @@
 //! forwarded. Pseudo-headers cannot be forwarded as such (the callout has its own), so they
 //! travel as the `x-forwarded-*` headers forward-auth services know (Traefik's names).
 
-use crate::config::{bad_value, check_plain_header, item};
+use crate::config::{bad_value, check_settable_header, item, same_header};
 use filter_common::config::ConfigError;
 use filter_common::headers;
 use serde::Deserialize;
@@ -53,14 +53,19 @@ pub struct Remote {
     failure_mode_allow: bool,
 }
 
-/// What the auth service's answer means for the request.
+/// Answer headers a client needs with a denial (a redirect to a login page, a challenge).
+pub const DENIAL_HEADERS: [&str; 3] = ["location", "www-authenticate", "content-type"];
+
+/// What the auth service's answer means for the request, as in Envoy's `ext_authz`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// 2xx: let the request through.
     Allow,
-    /// 401 or 403: send this status and the service's body to the client.
+    /// Any other answer but a 5xx (302 to a login page, 400, 401, 403, 429...): send this
+    /// status, the service's body and [`DENIAL_HEADERS`] to the client.
     Deny(u32),
-    /// No answer (timeout, connection failure), 5xx or any other status.
+    /// No answer (timeout, failed or reset connection, unknown cluster) or a 5xx: the service
+    /// could not decide, and `failure_mode_allow` does.
     Failure(String),
 }
 
@@ -111,13 +116,26 @@ impl RemoteSection {
         let upstream_headers = self.upstream_headers.as_deref().unwrap_or_default();
         for (i, name) in upstream_headers.iter().enumerate() {
             let field = item("remote.upstream_headers", i);
-            check_plain_header(&field, name)?;
-            if upstream_headers[..i].contains(name) {
+            check_settable_header(&field, name)?;
+            if upstream_headers[..i].iter().any(|n| same_header(n, name)) {
                 return Err(bad_value(&field, name, LISTED_TWICE));
+            }
+            // The client's copies of an upstream header are removed before the callout: one
+            // that is also forwarded would reach the service empty, and the service could
+            // echo the client's value back as its own.
+            if forward
+                .iter()
+                .any(|f| callout_name(f).is_some_and(|to| same_header(to, name)))
+            {
+                return Err(bad_value(
+                    &field,
+                    name,
+                    "is also in `remote.forward_headers`: a header is either sent to the service or set by it",
+                ));
             }
         }
         if let Some(name) = &self.identity_from {
-            check_plain_header("remote.identity_from", name)?;
+            check_settable_header("remote.identity_from", name)?;
         }
 
         Ok(Remote {
@@ -195,13 +213,19 @@ impl Remote {
             .filter(|n| !headers::is_pseudo(n))
     }
 
-    /// The identity for the upstream: the `identity_from` response header when configured
-    /// and present, else the cluster name.
-    pub fn identity<'a>(&'a self, response: &'a [(String, Vec<u8>)]) -> &'a [u8] {
-        self.identity_from
-            .as_deref()
-            .and_then(|name| first(response, name))
-            .unwrap_or(self.cluster.as_bytes())
+    /// The identity for the upstream: the `identity_from` answer header when configured
+    /// (`None` when the answer lacks it or it is empty: the request is then denied), else the
+    /// cluster name.
+    pub fn identity<'a>(&'a self, response: &'a [(String, Vec<u8>)]) -> Option<&'a [u8]> {
+        match self.identity_from.as_deref() {
+            Some(name) => first(response, name).filter(|v| !v.is_empty()),
+            None => Some(self.cluster.as_bytes()),
+        }
+    }
+
+    /// The `identity_from` header, for messages.
+    pub fn identity_from(&self) -> Option<&str> {
+        self.identity_from.as_deref()
     }
 
     /// The callout's headers, built from the client's request headers.
@@ -256,8 +280,10 @@ pub fn classify(response: &[(String, Vec<u8>)]) -> Outcome {
     match status {
         None => Outcome::Failure("no response (timeout or connection failure)".into()),
         Some(200..=299) => Outcome::Allow,
-        Some(s @ (401 | 403)) => Outcome::Deny(s),
-        Some(s) => Outcome::Failure(format!("unexpected status {s}")),
+        Some(s @ 500..=599) => Outcome::Failure(format!("status {s}")),
+        Some(s @ 300..=499) => Outcome::Deny(s),
+        // Not a status a client can be given (1xx is never final): a denial all the same.
+        Some(_) => Outcome::Deny(403),
     }
 }
 
@@ -302,7 +328,7 @@ mod tests {
             r.forwarded_plain_headers().collect::<Vec<_>>(),
             ["authorization"]
         );
-        assert_eq!(r.identity(&[]), b"auth_service");
+        assert_eq!(r.identity(&[]), Some(&b"auth_service"[..]));
     }
 
     #[test]
@@ -364,24 +390,34 @@ mod tests {
     #[test]
     fn identity_from_response_header() {
         let r = remote(r#"{"cluster":"auth","path":"/c","identity_from":"x-user-id"}"#).unwrap();
-        assert_eq!(r.identity(&pairs(&[("x-user-id", "u-42")])), b"u-42");
-        assert_eq!(r.identity(&pairs(&[("x-other", "u-42")])), b"auth");
+        assert_eq!(
+            r.identity(&pairs(&[("x-user-id", "u-42")])),
+            Some(&b"u-42"[..])
+        );
+        // Absent or empty: no identity (the request is denied), never the cluster name.
+        assert_eq!(r.identity(&pairs(&[("x-other", "u-42")])), None);
+        assert_eq!(r.identity(&pairs(&[("x-user-id", "")])), None);
     }
 
     #[test]
     fn classifies_answers() {
         assert_eq!(classify(&pairs(&[(":status", "200")])), Outcome::Allow);
         assert_eq!(classify(&pairs(&[(":status", "204")])), Outcome::Allow);
-        assert_eq!(classify(&pairs(&[(":status", "401")])), Outcome::Deny(401));
-        assert_eq!(classify(&pairs(&[(":status", "403")])), Outcome::Deny(403));
-        assert_eq!(
-            classify(&pairs(&[(":status", "503")])),
-            Outcome::Failure("unexpected status 503".into())
-        );
-        assert_eq!(
-            classify(&pairs(&[(":status", "302")])),
-            Outcome::Failure("unexpected status 302".into())
-        );
+        // Every other answer but a 5xx is a denial, as in Envoy's ext_authz.
+        for status in [300, 302, 400, 401, 403, 404, 429, 499] {
+            assert_eq!(
+                classify(&pairs(&[(":status", &status.to_string())])),
+                Outcome::Deny(status)
+            );
+        }
+        assert_eq!(classify(&pairs(&[(":status", "100")])), Outcome::Deny(403));
+        assert_eq!(classify(&pairs(&[(":status", "600")])), Outcome::Deny(403));
+        for status in [500, 502, 503, 504, 599] {
+            assert_eq!(
+                classify(&pairs(&[(":status", &status.to_string())])),
+                Outcome::Failure(format!("status {status}"))
+            );
+        }
         assert_eq!(
             classify(&[]),
             Outcome::Failure("no response (timeout or connection failure)".into())
@@ -441,6 +477,37 @@ mod tests {
         assert_eq!(
             err(r#"{"cluster":"a","path":"/c","forward_headers":[":path","x-forwarded-uri"]}"#),
             "field `remote.forward_headers[1]`: `x-forwarded-uri` is listed twice"
+        );
+        // A header is either sent to the service or set by it, in any spelling.
+        assert_eq!(
+            err(r#"{"cluster":"a","path":"/c","forward_headers":["x-user"],"upstream_headers":["x_user"]}"#),
+            "field `remote.upstream_headers[0]`: `x_user` is also in `remote.forward_headers`: a header is either sent to the service or set by it"
+        );
+        assert!(err(
+            r#"{"cluster":"a","path":"/c","forward_headers":[":path"],"upstream_headers":["x-forwarded-uri"]}"#
+        )
+        .contains("is also in `remote.forward_headers`"));
+        assert_eq!(
+            err(r#"{"cluster":"a","path":"/c","upstream_headers":["x-a","x_a"]}"#),
+            "field `remote.upstream_headers[1]`: `x_a` is listed twice"
+        );
+        for name in [
+            "host",
+            "connection",
+            "content-length",
+            "transfer-encoding",
+            "te",
+            "upgrade",
+            "content_length",
+        ] {
+            assert_eq!(
+                err(&format!(r#"{{"cluster":"a","path":"/c","upstream_headers":["x-ok","{name}"]}}"#)),
+                format!("field `remote.upstream_headers[1]`: `{name}` is a hop-by-hop or framing header, never an identity")
+            );
+        }
+        assert_eq!(
+            err(r#"{"cluster":"a","path":"/c","identity_from":"transfer-encoding"}"#),
+            "field `remote.identity_from`: `transfer-encoding` is a hop-by-hop or framing header, never an identity"
         );
         assert_eq!(
             err(r#"{"cluster":"a","path":"/c","upstream_headers":[":path"]}"#),

@@ -11,6 +11,8 @@ pub type Sha256Digest = [u8; 32];
 pub type Sha1Digest = [u8; 20];
 
 pub fn sha256(parts: &[&[u8]]) -> Sha256Digest {
+    #[cfg(test)]
+    work::record("sha256", parts.iter().map(|p| p.len()).sum());
     let mut h = Sha256::new();
     for part in parts {
         h.update(part);
@@ -19,6 +21,8 @@ pub fn sha256(parts: &[&[u8]]) -> Sha256Digest {
 }
 
 pub fn sha1(data: &[u8]) -> Sha1Digest {
+    #[cfg(test)]
+    work::record("sha1", data.len());
     Sha1::digest(data).into()
 }
 
@@ -40,6 +44,27 @@ pub fn find_digest<const N: usize>(digests: &[[u8; N]], needle: &[u8; N]) -> Opt
         found |= hit;
     }
     bool::from(found).then_some(index)
+}
+
+/// The hashing work done on this thread (unit tests): which hash, over how many bytes.
+#[cfg(test)]
+pub mod work {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static HASHED: RefCell<Vec<(&'static str, usize)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn record(hash: &'static str, bytes: usize) {
+        HASHED.with(|h| h.borrow_mut().push((hash, bytes)));
+    }
+
+    /// The hashes computed while running `f`.
+    pub fn during(f: impl FnOnce()) -> Vec<(&'static str, usize)> {
+        HASHED.with(|h| h.borrow_mut().clear());
+        f();
+        HASHED.with(|h| h.take())
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api_key;
+mod attacks;
 mod basic;
 mod config_errors;
 mod no_trap;

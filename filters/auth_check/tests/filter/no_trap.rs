@@ -122,12 +122,12 @@ fn reset_callout_without_response_headers_does_not_trap() {
 
 #[test]
 fn failed_callout_does_not_trap() {
-    failed_callout(Outage::RefusedConnection, "unexpected status 503");
+    failed_callout(Outage::RefusedConnection, "status 503");
 }
 
 #[test]
 fn timed_out_callout_does_not_trap() {
-    failed_callout(Outage::Timeout, "unexpected status 504");
+    failed_callout(Outage::Timeout, "status 504");
 }
 
 #[test]
