@@ -150,3 +150,212 @@ fn bad_config_makes_envoy_refuse_to_start_with_the_filters_message() {
         "{err}"
     );
 }
+
+/// API keys from the header or the `api_key` query parameter, `/healthz` exempt.
+const API_KEY_CONFIG: &str = r#"{"mode": "api_key", "exempt_paths": ["/healthz"],
+  "api_key": {"header": "x-api-key", "query_param": "api_key", "keys": [{"client": "ci", "key": "k-123"}]}}"#;
+
+/// Every header of an echoed request that a backend reads as `name` (`_` as `-`, any case).
+fn spellings_of<'a>(seen: &'a Echoed, name: &str) -> Vec<(&'a str, &'a str)> {
+    seen.headers
+        .iter()
+        .filter(|(n, _)| n.to_ascii_lowercase().replace('_', "-") == name)
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
+/// Envoy passes `_` in header names by default (`headers_with_underscores_action: ALLOW`):
+/// the filter must remove those spellings of the identity header itself.
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn identity_header_spellings_with_underscores_never_reach_the_upstream() {
+    let upstream = echo_upstream();
+    let envoy = builder(upstream.port(), 1)
+        .config(API_KEY_CONFIG)
+        .start()
+        .unwrap();
+    let spoofed = [
+        ("x_auth_client", "admin"),
+        ("X_Auth-Client", "admin"),
+        ("x-auth_client", "admin"),
+    ];
+    let mut headers = vec![("x-api-key", "k-123")];
+    headers.extend(spoofed);
+    let ok = envoy.get("/api", &headers).unwrap();
+    assert_eq!(ok.status, 200, "{}", ok.body_text());
+    let seen = Echoed::from(&ok);
+    assert_eq!(
+        spellings_of(&seen, "x-auth-client"),
+        [("x-auth-client", "ci")]
+    );
+    // Exempt requests are cleaned too.
+    let health = envoy.get("/healthz", &spoofed).unwrap();
+    assert_eq!(health.status, 200);
+    assert_eq!(spellings_of(&Echoed::from(&health), "x-auth-client"), []);
+}
+
+/// Paths Envoy forwards as they are (no `normalize_path`, the default) that a server may read
+/// as another path are never exempt.
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn exempt_paths_with_parameters_or_dot_segments_are_checked() {
+    let upstream = echo_upstream();
+    let envoy = builder(upstream.port(), 1)
+        .config(API_KEY_CONFIG)
+        .start()
+        .unwrap();
+    let checked = [
+        "/healthz/..;/admin",
+        "/healthz/.;/admin",
+        "/healthz;jsessionid=1/../admin",
+        "/healthz/../admin",
+        "/healthz/./admin",
+        "/healthz/%2e%2e/admin",
+        "/healthz%2f..%2fadmin",
+        "/healthz//admin",
+    ];
+    for path in checked {
+        let resp = envoy.get(path, &[]).unwrap();
+        assert_eq!(resp.status, 401, "{path}: {}", resp.body_text());
+    }
+    assert_eq!(
+        envoy.stat("wasmcustom.auth_check.denied.missing_credentials"),
+        Some(checked.len() as u64)
+    );
+    assert_eq!(envoy.get("/healthz/live", &[]).unwrap().status, 200);
+    assert_eq!(envoy.stat("wasmcustom.auth_check.exempt"), Some(1));
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn an_api_key_in_the_query_never_reaches_the_upstream() {
+    let upstream = echo_upstream();
+    let envoy = builder(upstream.port(), 1)
+        .config(API_KEY_CONFIG)
+        .start()
+        .unwrap();
+    let ok = envoy
+        .get("/api/items?page=2&api_key=k-123&sort=asc", &[])
+        .unwrap();
+    assert_eq!(ok.status, 200, "{}", ok.body_text());
+    let seen = Echoed::from(&ok);
+    assert_eq!(seen.path, "/api/items?page=2&sort=asc");
+    assert_eq!(seen.header("x-auth-client"), Some("ci"));
+}
+
+/// An auth service that answers every check with `status`, `headers` and `body`.
+fn answering(status: u16, headers: &[(&str, &str)], body: &str) -> Server {
+    let mut response = echo_upstream::Response::new(status).body(body);
+    for (name, value) in headers {
+        response = response.header(name, value);
+    }
+    Server::start("127.0.0.1:0", Arc::new(move |_: &Request| response.clone())).unwrap()
+}
+
+fn remote_fail_open(upstream: u16, auth: u16) -> EnvoyBuilder {
+    builder(upstream, auth).config(
+        r#"{"mode": "remote", "remote": {"cluster": "auth_service", "path": "/check",
+           "upstream_headers": ["x-user-id"], "identity_from": "x-user-id", "failure_mode_allow": true}}"#,
+    )
+}
+
+/// An auth service's answer: status, headers, body.
+type Answer<'a> = (u16, &'a [(&'a str, &'a str)], &'a str);
+
+/// As Envoy's ext_authz: any answer but a 2xx or 5xx is a denial passed to the client, even
+/// with `failure_mode_allow`.
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn auth_service_denials_other_than_401_403_reach_the_client() {
+    let upstream = echo_upstream();
+    let login = "https://login.example.com/?next=%2Fapi";
+    let cases: [Answer; 3] = [
+        (302, &[("location", login)], ""),
+        (429, &[("content-type", "text/plain")], "slow down"),
+        (
+            401,
+            &[
+                ("www-authenticate", "Bearer realm=\"api\""),
+                ("content-type", "application/json"),
+            ],
+            r#"{"error":"login"}"#,
+        ),
+    ];
+    for (status, headers, body) in cases {
+        let auth = answering(status, headers, body);
+        let envoy = remote_fail_open(upstream.port(), auth.port())
+            .start()
+            .unwrap();
+        let resp = envoy.get("/api", &[("authorization", "Bearer t")]).unwrap();
+        assert_eq!(resp.status, status, "{}", resp.body_text());
+        assert_eq!(resp.body_text(), body);
+        for (name, value) in headers {
+            assert_eq!(resp.get(name), Some(*value), "{name} of {status}");
+        }
+        assert_eq!(
+            envoy.stat("wasmcustom.auth_check.denied.remote_denied"),
+            Some(1)
+        );
+        assert_eq!(
+            envoy.stat("wasmcustom.auth_check.failure_mode_allowed"),
+            Some(0)
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn an_allow_without_the_identity_header_is_denied_in_envoy() {
+    let upstream = echo_upstream();
+    let auth = answering(200, &[("x-other", "alice")], "");
+    let envoy = remote_fail_open(upstream.port(), auth.port())
+        .start()
+        .unwrap();
+    let resp = envoy.get("/api", &[("x-auth-client", "admin")]).unwrap();
+    assert_eq!(resp.status, 403, "{}", resp.body_text());
+    assert_eq!(
+        resp.body_text(),
+        r#"{"error":"forbidden","message":"authorization service sent no identity","status":403}"#
+    );
+}
+
+/// A configuration the filter rejects never lets a request through: at startup Envoy refuses
+/// the listener, and an update over ECDS leaves the running filter checking requests.
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn a_rejected_configuration_never_passes_requests_through() {
+    let err = EnvoyBuilder::new("auth_check")
+        .bootstrap(inline_bootstrap("auth_check", false))
+        .config(r#"{"mode": "api_key", "identity_header": "content-length", "api_key": {"keys": [{"client": "ci", "key": "k"}]}}"#)
+        .start()
+        .err()
+        .expect("Envoy must refuse the configuration");
+    assert!(
+        err.contains("field `identity_header`: `content-length` is a hop-by-hop or framing header, never an identity"),
+        "{err}"
+    );
+
+    let upstream = echo_upstream();
+    let envoy = builder(upstream.port(), 1)
+        .config(API_KEY_CONFIG)
+        .start()
+        .unwrap();
+    let module = envoy_e2e::paths::filter_wasm("auth_check").unwrap();
+    let err = envoy
+        .update_filter(
+            &module,
+            r#"{"mode": "remote", "remote": {"cluster": "auth_service", "path": "/c",
+               "forward_headers": ["x-user"], "upstream_headers": ["x_user"]}}"#,
+        )
+        .unwrap_err();
+    assert!(err.contains("config update rejected"), "{err}");
+    assert!(
+        err.contains("`x_user` is also in `remote.forward_headers`"),
+        "{err}"
+    );
+    assert_eq!(envoy.get("/api", &[]).unwrap().status, 401);
+    assert_eq!(
+        envoy.get("/api", &[("x-api-key", "k-123")]).unwrap().status,
+        200
+    );
+}
