@@ -214,14 +214,15 @@ impl ExemptPaths {
     /// A path that a proxy or server might read differently is never exempt: it is
     /// authenticated like any other request. That is any `;` (Tomcat and Spring treat
     /// `/healthz/..;/admin` as `/admin`), `#`, `%`-escape, `\`, `//`, `.` or `..` segment,
-    /// whitespace or control character before the query.
+    /// whitespace, control or non-ASCII character (`．．` is `..` after Unicode normalisation)
+    /// before the query.
     pub fn matches(&self, path: &str) -> bool {
         if self.is_empty() || path.contains([';', '#']) {
             return false;
         }
         let path = path.split_once('?').map_or(path, |(path, _query)| path);
         if path.contains(['%', '\\'])
-            || path.chars().any(|c| c.is_whitespace() || c.is_control())
+            || path.bytes().any(|b| !b.is_ascii_graphic())
             || !is_plain(path)
         {
             return false;
@@ -299,10 +300,11 @@ pub fn check_settable_header(field: &str, name: &str) -> Result<(), ConfigError>
 
 /// True when backends read header names `a` and `b` as one: letter case aside and `_` taken
 /// as `-`, as CGI, WSGI, PHP, Rack and nginx's `$http_*` do (`x_auth_client` is
-/// `X-Auth-Client`). No allocation: it runs over every request header.
+/// `X-Auth-Client`); `.` too, which PHP turns into `_` in variable names. No allocation: it
+/// runs over every request header.
 pub fn same_header(a: &str, b: &str) -> bool {
     let spelled = |b: u8| match b {
-        b'_' => b'-',
+        b'_' | b'.' => b'-',
         b => b.to_ascii_lowercase(),
     };
     a.len() == b.len()
@@ -533,6 +535,8 @@ mod tests {
             "/healthz/#/../admin",
             "/healthz/ admin",
             "/healthz/\tadmin",
+            "/healthz/\u{ff0e}\u{ff0e}/admin",
+            "/healthz/caf\u{e9}",
         ] {
             assert!(!e.matches(no), "{no}");
         }
@@ -576,7 +580,8 @@ mod tests {
         assert!(same_header("x-auth-client", "x_auth_client"));
         assert!(!same_header("x-auth-clien", "x-auth-client"));
         assert!(!same_header("x-auth-clientx", "x-auth-client"));
-        assert!(!same_header("x.auth-client", "x-auth-client"));
+        assert!(same_header("x.auth.client", "x-auth-client"));
+        assert!(!same_header("x+auth-client", "x-auth-client"));
     }
 
     #[test]

@@ -53,8 +53,14 @@ pub struct Remote {
     failure_mode_allow: bool,
 }
 
-/// Answer headers a client needs with a denial (a redirect to a login page, a challenge).
-pub const DENIAL_HEADERS: [&str; 3] = ["location", "www-authenticate", "content-type"];
+/// Answer headers a client needs with a denial (a redirect to a login page, a challenge, when
+/// to retry a 429).
+pub const DENIAL_HEADERS: [&str; 4] = [
+    "location",
+    "www-authenticate",
+    "content-type",
+    "retry-after",
+];
 
 /// What the auth service's answer means for the request, as in Envoy's `ext_authz`.
 #[derive(Debug, PartialEq, Eq)]

@@ -159,7 +159,7 @@ const API_KEY_CONFIG: &str = r#"{"mode": "api_key", "exempt_paths": ["/healthz"]
 fn spellings_of<'a>(seen: &'a Echoed, name: &str) -> Vec<(&'a str, &'a str)> {
     seen.headers
         .iter()
-        .filter(|(n, _)| n.to_ascii_lowercase().replace('_', "-") == name)
+        .filter(|(n, _)| n.to_ascii_lowercase().replace(['_', '.'], "-") == name)
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect()
 }
@@ -178,6 +178,7 @@ fn identity_header_spellings_with_underscores_never_reach_the_upstream() {
         ("x_auth_client", "admin"),
         ("X_Auth-Client", "admin"),
         ("x-auth_client", "admin"),
+        ("x.auth.client", "admin"),
     ];
     let mut headers = vec![("x-api-key", "k-123")];
     headers.extend(spoofed);
@@ -271,7 +272,11 @@ fn auth_service_denials_other_than_401_403_reach_the_client() {
     let login = "https://login.example.com/?next=%2Fapi";
     let cases: [Answer; 3] = [
         (302, &[("location", login)], ""),
-        (429, &[("content-type", "text/plain")], "slow down"),
+        (
+            429,
+            &[("content-type", "text/plain"), ("retry-after", "30")],
+            "slow down",
+        ),
         (
             401,
             &[

@@ -46,11 +46,12 @@ fn send(p: &mut Plugin, request: Request) -> harness::Exchange {
 
 /// `name: value` for every spelling a backend reads as `x-auth-client` (Envoy hands filters
 /// lower-case names; a host that does not would still be covered).
-const SPOOFED: [&str; 4] = [
+const SPOOFED: [&str; 5] = [
     "x_auth_client",
     "x-auth_client",
     "x_auth-client",
     "X_Auth_Client",
+    "x.auth.client",
 ];
 
 fn spoofing(request: Request, names: &[&str]) -> Request {
@@ -61,7 +62,7 @@ fn spoofing(request: Request, names: &[&str]) -> Request {
 
 /// Every header of `message` that a backend would read as `name`.
 fn spellings_of<'a>(message: &'a harness::Message, name: &str) -> Vec<(&'a str, &'a str)> {
-    let canonical = |n: &str| n.to_ascii_lowercase().replace('_', "-");
+    let canonical = |n: &str| n.to_ascii_lowercase().replace(['_', '.'], "-");
     message
         .headers
         .iter()
@@ -118,6 +119,7 @@ fn ambiguous_paths_are_never_exempt() {
         "/healthz//admin",
         "/healthz#/../admin",
         "/healthz?probe=1;x",
+        "/healthz/\u{ff0e}\u{ff0e}/admin",
     ] {
         let ex = send(&mut p, Request::get(path));
         assert_json_error(&ex, 401, "unauthorized", "missing API key");
@@ -130,7 +132,7 @@ fn ambiguous_paths_are_never_exempt() {
         counters(&p),
         expect_counters(&[
             ("auth_check.exempt", 3),
-            ("auth_check.denied.missing_credentials", 13)
+            ("auth_check.denied.missing_credentials", 14)
         ])
     );
 }
@@ -163,7 +165,11 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
             &[("content-type", "text/html")],
             "<p>no such tenant</p>",
         ),
-        (429, &[("content-type", "text/plain")], "slow down"),
+        (
+            429,
+            &[("content-type", "text/plain"), ("retry-after", "30")],
+            "slow down",
+        ),
     ];
     for (status, headers, body) in cases {
         let answer = headers
@@ -176,7 +182,12 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
         assert!(ex.upstream.is_none(), "{status} let the request through");
         assert_eq!(ex.client.status(), Some(status));
         assert_eq!(ex.client.body_str(), body);
-        for name in ["location", "www-authenticate", "content-type"] {
+        for name in [
+            "location",
+            "www-authenticate",
+            "content-type",
+            "retry-after",
+        ] {
             let sent: Vec<&str> = headers
                 .iter()
                 .filter(|(n, _)| *n == name)
