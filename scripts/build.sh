@@ -99,8 +99,12 @@ for f in "${filters[@]}"; do
   tmp="dist/.$f.wasm.tmp"
   if [ "$optimize" = 1 ]; then
     trim_callbacks "$f" "$built" "$tmp"
-    # --converge repeats -Oz while it still shrinks the module (auth_check: about 0.8 KB more).
-    wasm-opt -Oz --converge "${WASM_OPT_FEATURES[@]}" --strip-debug --strip-producers "$tmp" -o "$tmp"
+    # wasm-opt runs its passes in the order given: names stripped first shrink better (the
+    # optimizer no longer keeps what they pin; auth_check: 0.4 KB). --converge repeats -Oz
+    # while it still shrinks the module (0.8 KB). --low-memory-unused lets it fold
+    # `ptr + constant` into a load or store offset, which only differs when the sum wraps past
+    # 4 GiB into the first KiB: Rust's pointers never do (Emscripten builds with it). 0.6 KB.
+    wasm-opt --strip-debug --strip-producers -Oz --converge --low-memory-unused "${WASM_OPT_FEATURES[@]}" "$tmp" -o "$tmp"
   else
     cp "$built" "$tmp"
   fi

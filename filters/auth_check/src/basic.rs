@@ -68,6 +68,10 @@ impl PasswordHash {
         }
     }
 
+    fn is_sha1(&self) -> bool {
+        matches!(self, PasswordHash::Sha1(_))
+    }
+
     fn verify(&self, password: &[u8]) -> Choice {
         match self {
             PasswordHash::Sha1(digest) => digest_eq(&sha1(password), digest),
@@ -86,6 +90,9 @@ pub struct BasicUsers {
     /// Checked when the user is unknown, so that an unknown user costs the hashing work of a
     /// known one: same scheme and salt length as the first user ([`PasswordHash::decoy`]).
     decoy: PasswordHash,
+    /// With users of both schemes, every check also hashes with the scheme its user does not
+    /// use (one decoy of each scheme), so that no user costs other work than another.
+    mixed: Option<[PasswordHash; 2]>,
 }
 
 /// Redacted: lists user names only, never hashes.
@@ -128,12 +135,16 @@ impl BasicSection {
         let decoy = hashes
             .first()
             .map_or(PasswordHash::Sha1([0; 20]), PasswordHash::decoy);
+        let sha1 = hashes.iter().find(|h| h.is_sha1());
+        let salted = hashes.iter().find(|h| !h.is_sha1());
+        let mixed = sha1.zip(salted).map(|(a, b)| [a.decoy(), b.decoy()]);
         Ok(BasicUsers {
             www_authenticate: format!("Basic realm=\"{realm}\""),
             name_digests,
             names,
             hashes,
             decoy,
+            mixed,
         })
     }
 }
@@ -172,6 +183,11 @@ impl BasicUsers {
             .and_then(|i| self.hashes.get(i))
             .unwrap_or(&self.decoy);
         let ok = hash.verify(password);
+        if let Some(decoys) = &self.mixed {
+            for other in decoys.iter().filter(|d| d.is_sha1() != hash.is_sha1()) {
+                std::hint::black_box(other.verify(password));
+            }
+        }
         match found {
             Some(i) if bool::from(ok) => self.names.get(i).map(String::as_str),
             _ => None,
@@ -285,6 +301,23 @@ mod tests {
             }),
             [("sha256", 5), ("sha1", 5)]
         );
+
+        // Both schemes: every check hashes with both, known users of either and unknown ones.
+        let u = users(&[ALICE_SHA, &carol]).unwrap();
+        let sorted = |f: &dyn Fn()| {
+            let mut w = work::during(f);
+            w.sort();
+            w
+        };
+        let expected = [("sha1", 5), ("sha256", 5), ("sha256", 5 + 16)];
+        for user in [&b"alice"[..], b"carol", b"zzzzz"] {
+            assert_eq!(
+                sorted(&|| assert_eq!(u.verify(user, b"guess"), None)),
+                expected,
+                "{user:?}"
+            );
+        }
+        assert_eq!(u.verify(b"carol", b"pw"), Some("carol"));
     }
 
     #[test]

@@ -192,9 +192,11 @@ impl ExemptPaths {
         for (i, prefix) in prefixes.iter().enumerate() {
             let problem = if !prefix.starts_with('/') {
                 "must start with `/`"
-            } else if prefix.contains(['?', '#', '%', '\\']) || prefix.chars().any(char::is_control)
+            } else if prefix.contains(['?', '#', '%', '\\', ';'])
+                || prefix.bytes().any(|b| !b.is_ascii_graphic())
             {
-                "must be a plain path (no query, fragment, `%`, `\\` or control characters)"
+                // What `matches` never exempts could never match: refuse it here.
+                "must be a plain path (no query, fragment, `;`, `%`, `\\`, whitespace, control or non-ASCII characters)"
             } else if !is_plain(prefix) {
                 "must not contain `//`, `.` or `..` segments"
             } else {
@@ -230,6 +232,10 @@ impl ExemptPaths {
         self.0.iter().any(|prefix| under(prefix, path))
     }
 }
+
+/// Request headers some servers route by instead of the path (IIS URL Rewrite, Symfony and
+/// Zend before CVE-2018-14773): a request carrying one is never exempt.
+pub const PATH_OVERRIDES: [&str; 2] = ["x-original-url", "x-rewrite-url"];
 
 fn under(prefix: &str, path: &str) -> bool {
     match path.strip_prefix(prefix) {
@@ -298,14 +304,15 @@ pub fn check_settable_header(field: &str, name: &str) -> Result<(), ConfigError>
     Ok(())
 }
 
-/// True when backends read header names `a` and `b` as one: letter case aside and `_` taken
-/// as `-`, as CGI, WSGI, PHP, Rack and nginx's `$http_*` do (`x_auth_client` is
-/// `X-Auth-Client`); `.` too, which PHP turns into `_` in variable names. No allocation: it
-/// runs over every request header.
+/// True when backends may read header names `a` and `b` as one: letter case aside and any
+/// other character than a letter or digit taken as `-`. CGI, WSGI, PHP, Rack and nginx's
+/// `$http_*` read `_` as `-` (`x_auth_client` is `X-Auth-Client`), lighttpd's CGI and
+/// FastCGI gateways every other character too (`x+auth~client`). No allocation: it runs over
+/// every request header.
 pub fn same_header(a: &str, b: &str) -> bool {
     let spelled = |b: u8| match b {
-        b'_' | b'.' => b'-',
-        b => b.to_ascii_lowercase(),
+        b if b.is_ascii_alphanumeric() => b.to_ascii_lowercase(),
+        _ => b'-',
     };
     a.len() == b.len()
         && a.bytes()
@@ -327,7 +334,8 @@ pub fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() {
-            out.extend(c.escape_default());
+            // escape_debug: the module has it anyway (serde_json's messages use it).
+            out.extend(c.escape_debug());
         } else {
             out.push(c);
         }
@@ -564,8 +572,14 @@ mod tests {
         assert!(err("/a%20").contains("must be a plain path"));
         assert_eq!(
             err("/a\n"),
-            "field `exempt_paths[1]`: `/a\\n` must be a plain path (no query, fragment, `%`, `\\` or control characters)"
+            "field `exempt_paths[1]`: `/a\\n` must be a plain path (no query, fragment, `;`, `%`, `\\`, whitespace, control or non-ASCII characters)"
         );
+        for never_matches in ["/a;b", "/a b", "/caf\u{e9}", "/a\tb"] {
+            assert!(
+                err(never_matches).contains("must be a plain path"),
+                "{never_matches}"
+            );
+        }
         assert_eq!(
             err("/a/../b"),
             "field `exempt_paths[1]`: `/a/../b` must not contain `//`, `.` or `..` segments"
@@ -581,7 +595,9 @@ mod tests {
         assert!(!same_header("x-auth-clien", "x-auth-client"));
         assert!(!same_header("x-auth-clientx", "x-auth-client"));
         assert!(same_header("x.auth.client", "x-auth-client"));
-        assert!(!same_header("x+auth-client", "x-auth-client"));
+        assert!(same_header("x+auth~client", "x-auth-client"));
+        assert!(same_header("x!auth'client", "x_auth_client"));
+        assert!(!same_header("xxauth-client", "x-auth-client"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use filter_common::metrics::Counter;
 use filter_common::reply;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use remote::{first, Outcome, Remote};
+use remote::{first, Outcome, Pairs, Remote};
 use std::rc::Rc;
 
 proxy_wasm::main! {{
@@ -116,6 +116,38 @@ impl HttpContext for AuthCheck {
             }
         }
     }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // An identity in a trailer is as forged as one in a header: HTTP/2 upstreams (and
+        // HTTP/1 ones with trailers enabled) receive trailers as the client sent them.
+        let Some(plugin) = self.plugin.clone() else {
+            return Action::Continue;
+        };
+        const TRAILERS: MapType = MapType::HttpRequestTrailers;
+        let raw = hostcalls::get_map_bytes(TRAILERS);
+        match raw.as_deref().ok().and_then(hostcalls::pairs_in) {
+            Some(trailers) if strip_spoofed(&plugin.settings, TRAILERS, &trailers) => {
+                Action::Continue
+            }
+            _ => fail_internal(&plugin),
+        }
+    }
+}
+
+/// Removes from `map` every header that a backend may read as a protected one, in any
+/// spelling (`x_auth_client`, `X+Auth+Client`); false if the host refused a removal.
+fn strip_spoofed(settings: &Settings, map: MapType, pairs: &Pairs) -> bool {
+    pairs.iter().all(|(name, _)| {
+        // Protected names are ASCII: a name that is not UTF-8 is none of them.
+        let Ok(name) = std::str::from_utf8(name) else {
+            return true;
+        };
+        let spoofed = settings
+            .protected
+            .iter()
+            .any(|p| config::same_header(name, p));
+        !spoofed || headers::remove(map, name)
+    })
 }
 
 /// A refusal, before it is turned into a local reply.
@@ -134,27 +166,30 @@ impl AuthCheck {
     /// Checks the request; `Pause` while a local reply or the callout is pending.
     fn check(&mut self, plugin: &Plugin) -> Action {
         let settings = &plugin.settings;
-        // One read of the request headers serves every lookup below. Guarded: the SDK's
-        // `get_http_request_headers_bytes` unwraps header names that are not UTF-8.
-        let Ok(request) = hostcalls::get_map_pairs(REQUEST) else {
+        // One read of the request headers serves every lookup below, borrowed from one
+        // buffer. Guarded: the SDK's `get_http_request_headers_bytes` unwraps header names
+        // that are not UTF-8.
+        let raw = hostcalls::get_map_bytes(REQUEST);
+        let Some(request) = raw.as_deref().ok().and_then(hostcalls::pairs_in) else {
             return fail_internal(plugin);
         };
 
-        // A client must never choose its own identity, whatever happens next: every
-        // spelling a backend may read as a protected header goes (`x_auth_client` too).
-        for (name, _) in &request {
-            let spoofed = settings
-                .protected
-                .iter()
-                .any(|p| config::same_header(name, p));
-            if spoofed && !headers::remove(REQUEST, name) {
-                return fail_internal(plugin);
-            }
+        // A client must never choose its own identity, whatever happens next.
+        if !strip_spoofed(settings, REQUEST, &request) {
+            return fail_internal(plugin);
         }
 
         let path = first(&request, ":path").map(String::from_utf8_lossy);
         let path = path.as_deref().unwrap_or_default();
-        if settings.exempt.matches(path) {
+        let rerouted = || {
+            request.iter().any(|(name, _)| {
+                let name = std::str::from_utf8(name).unwrap_or_default();
+                config::PATH_OVERRIDES
+                    .iter()
+                    .any(|h| config::same_header(name, h))
+            })
+        };
+        if settings.exempt.matches(path) && !rerouted() {
             plugin.metrics.exempt.inc();
             log::debug!("exempt path, not checked");
             return strip_query_key(plugin, path);
@@ -178,7 +213,7 @@ impl AuthCheck {
 fn check_api_key<'p>(
     settings: &Settings,
     keys: &'p api_key::ApiKeys,
-    request: &[(String, Vec<u8>)],
+    request: &Pairs,
     path: &str,
 ) -> Result<&'p [u8], Denial> {
     let from_header = keys
@@ -208,7 +243,7 @@ fn check_api_key<'p>(
 fn check_basic<'p>(
     settings: &Settings,
     users: &'p basic::BasicUsers,
-    request: &[(String, Vec<u8>)],
+    request: &Pairs,
 ) -> Result<&'p [u8], Denial> {
     let Some(value) = first(request, "authorization") else {
         return Err(Denial::new(Reason::Missing, "missing credentials"));
@@ -244,12 +279,7 @@ fn strip_query_key(plugin: &Plugin, path: &str) -> Action {
 
 impl AuthCheck {
     /// Asks the authorization service; the answer comes to `on_http_call_response`.
-    fn start_callout(
-        &mut self,
-        plugin: &Plugin,
-        remote: &Remote,
-        request: &[(String, Vec<u8>)],
-    ) -> Action {
+    fn start_callout(&mut self, plugin: &Plugin, remote: &Remote, request: &Pairs) -> Action {
         let callout = remote.callout_headers(request);
         let callout: Vec<(&str, &str)> = callout.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         match self.dispatch_http_call(remote.cluster(), callout, None, vec![], remote.timeout()) {
@@ -263,13 +293,14 @@ impl AuthCheck {
         // A reset callout answers (0, 0, 0) with no header map at all: Envoy then answers
         // BadArgument, which the SDK's `get_http_call_response_headers*` turn into a trap
         // (envoy #26485). Read guarded, it is simply an empty answer: a failure.
-        let answer = headers::pairs(MapType::HttpCallResponseHeaders);
+        let raw = hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default();
+        let answer = hostcalls::pairs_in(&raw).unwrap_or_default();
         let action = match remote::classify(&answer) {
             Outcome::Allow => match remote.identity(&answer) {
                 Some(identity) => {
                     for name in remote.upstream_headers() {
                         for (n, value) in &answer {
-                            if n == name && !headers::add(REQUEST, name, value) {
+                            if *n == name.as_bytes() && !headers::add(REQUEST, name, value) {
                                 log::warn!(
                                     "cannot add header `{name}` from the authorization service"
                                 );
@@ -307,8 +338,11 @@ impl AuthCheck {
                 };
                 let passed: Vec<(&str, &str)> = answer
                     .iter()
-                    .filter(|(name, _)| remote::DENIAL_HEADERS.contains(&name.as_str()))
-                    .filter_map(|(name, v)| Some((name.as_str(), std::str::from_utf8(v).ok()?)))
+                    .filter_map(|(name, v)| {
+                        let name = std::str::from_utf8(name).ok()?;
+                        remote::DENIAL_HEADERS.contains(&name).then_some(())?;
+                        Some((name, std::str::from_utf8(v).ok()?))
+                    })
                     .collect();
                 if !reply::send(status, &passed, &body) {
                     log::error!(

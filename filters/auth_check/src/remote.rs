@@ -53,10 +53,15 @@ pub struct Remote {
     failure_mode_allow: bool,
 }
 
-/// Answer headers a client needs with a denial (a redirect to a login page, a challenge, when
-/// to retry a 429).
-pub const DENIAL_HEADERS: [&str; 4] = [
+/// Header pairs as the host serialized them (`filter_common::hostcalls::pairs_in`): names
+/// and values borrowed, no allocation per header.
+pub type Pairs<'a> = [(&'a [u8], &'a [u8])];
+
+/// Answer headers a client needs with a denial: a redirect to a login page (with the cookie
+/// a login flow sets), a challenge, when to retry a 429.
+pub const DENIAL_HEADERS: [&str; 5] = [
     "location",
+    "set-cookie",
     "www-authenticate",
     "content-type",
     "retry-after",
@@ -219,13 +224,17 @@ impl Remote {
             .filter(|n| !headers::is_pseudo(n))
     }
 
-    /// The identity for the upstream: the `identity_from` answer header when configured
-    /// (`None` when the answer lacks it or it is empty: the request is then denied), else the
-    /// cluster name.
-    pub fn identity<'a>(&'a self, response: &'a [(String, Vec<u8>)]) -> Option<&'a [u8]> {
-        match self.identity_from.as_deref() {
-            Some(name) => first(response, name).filter(|v| !v.is_empty()),
-            None => Some(self.cluster.as_bytes()),
+    /// The identity for the upstream: the `identity_from` answer header when configured, else
+    /// the cluster name. `None` (the request is then denied) when the answer lacks it, has it
+    /// empty, or more than once: backends differ on which of two values they read.
+    pub fn identity<'a>(&'a self, response: &Pairs<'a>) -> Option<&'a [u8]> {
+        let Some(name) = self.identity_from.as_deref() else {
+            return Some(self.cluster.as_bytes());
+        };
+        let mut values = response.iter().filter(|(n, _)| *n == name.as_bytes());
+        match (values.next(), values.next()) {
+            (Some((_, value)), None) if !value.is_empty() => Some(value),
+            _ => None,
         }
     }
 
@@ -235,10 +244,7 @@ impl Remote {
     }
 
     /// The callout's headers, built from the client's request headers.
-    pub fn callout_headers<'a>(
-        &'a self,
-        request: &'a [(String, Vec<u8>)],
-    ) -> Vec<(&'a str, Cow<'a, str>)> {
+    pub fn callout_headers<'a>(&'a self, request: &Pairs<'a>) -> Vec<(&'a str, Cow<'a, str>)> {
         let mut out = vec![
             (":method", Cow::Borrowed("GET")),
             (":path", Cow::Borrowed(self.path.as_str())),
@@ -250,7 +256,7 @@ impl Remote {
                 continue;
             };
             for (name, value) in request {
-                if name == from {
+                if *name == from.as_bytes() {
                     out.push((to, String::from_utf8_lossy(value)));
                 }
             }
@@ -279,7 +285,7 @@ fn default_authority(cluster: &str) -> &str {
 }
 
 /// Classifies the callout's answer from its response headers (empty when there was none).
-pub fn classify(response: &[(String, Vec<u8>)]) -> Outcome {
+pub fn classify(response: &Pairs) -> Outcome {
     let status = first(response, ":status")
         .and_then(|s| std::str::from_utf8(s).ok())
         .and_then(|s| s.parse::<u32>().ok());
@@ -294,11 +300,11 @@ pub fn classify(response: &[(String, Vec<u8>)]) -> Outcome {
 }
 
 /// First value of `name` in a header list.
-pub fn first<'a>(pairs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
+pub fn first<'a>(pairs: &Pairs<'a>, name: &str) -> Option<&'a [u8]> {
     pairs
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_slice())
+        .find(|(n, _)| *n == name.as_bytes())
+        .map(|(_, v)| *v)
 }
 
 /// Non-empty, no whitespace or control characters.
@@ -317,9 +323,9 @@ mod tests {
         section.build().map_err(|e| e.to_string())
     }
 
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+    fn pairs<'a>(list: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
         list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
             .collect()
     }
 
@@ -403,6 +409,10 @@ mod tests {
         // Absent or empty: no identity (the request is denied), never the cluster name.
         assert_eq!(r.identity(&pairs(&[("x-other", "u-42")])), None);
         assert_eq!(r.identity(&pairs(&[("x-user-id", "")])), None);
+        assert_eq!(
+            r.identity(&pairs(&[("x-user-id", "alice"), ("x-user-id", "admin")])),
+            None
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ fn shipped_module_exports_only_the_callbacks_it_implements() {
             "proxy_on_delete",
             "proxy_on_http_call_response",
             "proxy_on_request_headers",
+            // Only for requests with trailers: a client's identity there is removed too.
+            "proxy_on_request_trailers",
             "proxy_on_vm_start"
         ]
     );

@@ -74,11 +74,17 @@ pub fn get_map_value(map: MapType, name: &str) -> Result<Option<Vec<u8>>, Status
 /// Every pair of a header map, in order. Guards: as [`get_map_value`] (the SDK panics on any
 /// status but `Ok`), and a name that is not UTF-8 (the SDK `unwrap`s it; here it is lossy).
 pub fn get_map_pairs(map: MapType) -> Result<Vec<(String, Vec<u8>)>, Status> {
+    decode_pairs(&get_map_bytes(map)?).ok_or(Status::SerializationFailure)
+}
+
+/// A header map as Envoy serializes it, for [`pairs_in`]: one copy, no allocation per header
+/// (what a filter wants when it scans every header on every request). Guards: as
+/// [`get_map_value`].
+pub fn get_map_bytes(map: MapType) -> Result<Vec<u8>, Status> {
     let mut data = null_mut();
     let mut size = 0;
     check(unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) })?;
-    let bytes = unsafe { take(data, size) };
-    decode_pairs(&bytes).ok_or(Status::SerializationFailure)
+    Ok(unsafe { take(data, size) })
 }
 
 /// Replaces every value of `name`. Guards: a map that cannot be changed here (outside a
@@ -165,9 +171,10 @@ unsafe fn take(data: *mut u8, size: usize) -> Vec<u8> {
     }
 }
 
-/// Envoy's header-pairs format: a u32 count, then a (name length, value length) u32 pair for
-/// each, then each name and value followed by a NUL. `None` when the bytes do not add up.
-pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+/// The (name, value) pairs of a serialized header map, borrowed from `bytes`. Envoy's
+/// header-pairs format: a u32 count, then a (name length, value length) u32 pair for each,
+/// then each name and value followed by a NUL. `None` when the bytes do not add up.
+pub fn pairs_in(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     if bytes.is_empty() {
         return Some(Vec::new());
     }
@@ -184,9 +191,20 @@ pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
         data += name_len + 1;
         let value = bytes.get(data..data.checked_add(value_len)?)?;
         data += value_len + 1;
-        pairs.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
+        pairs.push((name, value));
     }
     Some(pairs)
+}
+
+/// [`pairs_in`], owned: names as text (invalid UTF-8 replaced by U+FFFD), values as bytes.
+pub fn decode_pairs(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let pairs = pairs_in(bytes)?;
+    Some(
+        pairs
+            .into_iter()
+            .map(|(name, value)| (String::from_utf8_lossy(name).into_owned(), value.to_vec()))
+            .collect(),
+    )
 }
 
 /// The inverse of [`decode_pairs`].
@@ -225,6 +243,12 @@ mod tests {
         assert_eq!(again, pairs);
         assert_eq!(decode_pairs(&[]), Some(Vec::new()));
         assert_eq!(decode_pairs(&encode_pairs(&[])), Some(Vec::new()));
+        // Borrowed: names as bytes, even when they are not UTF-8.
+        let bytes = encode_pairs(&[("x-a", b"1")]);
+        let mut raw = bytes.clone();
+        raw[12] = 0xff; // the `x` of the name
+        assert_eq!(pairs_in(&raw), Some(vec![(&b"\xff-a"[..], &b"1"[..])]));
+        assert_eq!(pairs_in(&bytes), Some(vec![(&b"x-a"[..], &b"1"[..])]));
     }
 
     #[test]

@@ -57,6 +57,12 @@ impl EnvoyBuilder {
         self
     }
 
+    /// A template from anywhere (a test's variant of a filter's template).
+    pub fn template_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.template = path.into();
+        self
+    }
+
     /// Sets a `{{PLACEHOLDER}}` of the template.
     pub fn var(mut self, key: &str, value: impl ToString) -> Self {
         self.vars.push((key.to_string(), value.to_string()));

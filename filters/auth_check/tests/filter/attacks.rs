@@ -46,12 +46,14 @@ fn send(p: &mut Plugin, request: Request) -> harness::Exchange {
 
 /// `name: value` for every spelling a backend reads as `x-auth-client` (Envoy hands filters
 /// lower-case names; a host that does not would still be covered).
-const SPOOFED: [&str; 5] = [
+const SPOOFED: [&str; 7] = [
     "x_auth_client",
     "x-auth_client",
     "x_auth-client",
     "X_Auth_Client",
     "x.auth.client",
+    "x+auth+client",
+    "x~auth!client",
 ];
 
 fn spoofing(request: Request, names: &[&str]) -> Request {
@@ -62,7 +64,14 @@ fn spoofing(request: Request, names: &[&str]) -> Request {
 
 /// Every header of `message` that a backend would read as `name`.
 fn spellings_of<'a>(message: &'a harness::Message, name: &str) -> Vec<(&'a str, &'a str)> {
-    let canonical = |n: &str| n.to_ascii_lowercase().replace(['_', '.'], "-");
+    let canonical = |n: &str| {
+        n.chars()
+            .map(|c| match c {
+                c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+                _ => '-',
+            })
+            .collect::<String>()
+    };
     message
         .headers
         .iter()
@@ -103,6 +112,25 @@ fn protected_headers_are_removed_in_every_spelling() {
 }
 
 #[test]
+fn protected_headers_in_trailers_are_removed_too() {
+    let mut p = start(api_key(json!({})));
+    let request = Request::post("/api")
+        .header("x-api-key", KEY)
+        .body("payload")
+        .trailer("x-auth-client", "admin")
+        .trailer("x_auth_client", "admin")
+        .trailer("x-trace", "kept");
+    let up = send(&mut p, request).upstream.unwrap();
+    assert_eq!(up.header("x-auth-client"), Some("ci"));
+    let trailers: Vec<(&str, &[u8])> = up
+        .trailers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    assert_eq!(trailers, [("x-trace", &b"kept"[..])]);
+}
+
+#[test]
 fn ambiguous_paths_are_never_exempt() {
     let mut p = start(api_key(json!({})));
     for path in [
@@ -128,11 +156,16 @@ fn ambiguous_paths_are_never_exempt() {
         let ex = send(&mut p, Request::get(path));
         assert_eq!(ex.client.status(), Some(200), "{path}");
     }
+    // Headers some servers route by instead of the path (IIS, old Symfony and Zend).
+    for header in ["x-original-url", "x-rewrite-url", "X_Original_URL"] {
+        let ex = send(&mut p, Request::get("/healthz").header(header, "/admin"));
+        assert_json_error(&ex, 401, "unauthorized", "missing API key");
+    }
     assert_eq!(
         counters(&p),
         expect_counters(&[
             ("auth_check.exempt", 3),
-            ("auth_check.denied.missing_credentials", 14)
+            ("auth_check.denied.missing_credentials", 17)
         ])
     );
 }
@@ -147,7 +180,7 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
     let cases: [Answer; 5] = [
         (
             302,
-            &[("location", login), ("set-cookie", "not=passed")],
+            &[("location", login), ("set-cookie", "csrf=1; Secure")],
             "",
         ),
         (400, &[("content-type", "text/plain")], "bad request"),
@@ -175,6 +208,7 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
         let answer = headers
             .iter()
             .fold(Response::status(status), |r, (n, v)| r.header(n, v))
+            .header("x-internal", "not for clients")
             .body(body);
         let mut p = start(remote(json!({})));
         p.answer_http_calls(AUTH_CLUSTER, answer);
@@ -184,6 +218,7 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
         assert_eq!(ex.client.body_str(), body);
         for name in [
             "location",
+            "set-cookie",
             "www-authenticate",
             "content-type",
             "retry-after",
@@ -195,7 +230,7 @@ fn every_answer_but_2xx_and_5xx_is_a_denial_passed_to_the_client() {
                 .collect();
             assert_eq!(ex.client.header_all(name), sent, "{name} of {status}");
         }
-        assert_eq!(ex.client.header("set-cookie"), None);
+        assert_eq!(ex.client.header("x-internal"), None);
         assert_eq!(
             counters(&p),
             expect_counters(&[("auth_check.denied.remote_denied", 1)])
@@ -241,6 +276,10 @@ fn an_allow_without_the_identity_header_is_denied() {
     for answer in [
         Response::status(200).header("x-other", "alice"),
         Response::status(200).header("x-user-id", ""),
+        // Two values: backends differ on which one they read.
+        Response::status(200)
+            .header("x-user-id", "alice")
+            .header("x-user-id", "admin"),
     ] {
         // failure_mode_allow is on: this is a denial, not a failure.
         let mut p = start(remote(json!({})));
@@ -324,16 +363,17 @@ fn unknown_users_cost_the_same_work_as_known_ones() {
     let ssha256 = work(&[BOB], "bob:guess");
     assert!(ssha256.abs_diff(sha1) > 1000, "{sha1} {ssha256}");
     // Same lengths, so only the hashing could differ: it does not (what is left is the
-    // few branches between a found and a missing user).
-    for users in [[ALICE], [BOB]] {
-        let known = users[0].split(':').next().unwrap();
-        let unknown = "z".repeat(known.len());
-        let wrong_password = work(&users, &format!("{known}:guess"));
-        let unknown_user = work(&users, &format!("{unknown}:guess"));
-        assert!(
-            unknown_user.abs_diff(wrong_password) < 50,
-            "{users:?}: unknown user {unknown_user}, wrong password {wrong_password}"
-        );
+    // few branches between a found and a missing user), whatever the schemes.
+    for users in [&[ALICE][..], &[BOB], &[ALICE, BOB], &[BOB, ALICE]] {
+        for known in users.iter().map(|u| u.split(':').next().unwrap()) {
+            let unknown = "z".repeat(known.len());
+            let wrong_password = work(users, &format!("{known}:guess"));
+            let unknown_user = work(users, &format!("{unknown}:guess"));
+            assert!(
+                unknown_user.abs_diff(wrong_password) < 50,
+                "{users:?}: unknown user {unknown_user}, {known} with a wrong password {wrong_password}"
+            );
+        }
     }
 }
 

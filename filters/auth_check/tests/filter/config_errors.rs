@@ -139,7 +139,7 @@ fn shared_field_errors() {
     );
     check(
         &format!(r#"{{"mode":"api_key","exempt_paths":["/ok","/a?b=1"],{KEYS}}}"#),
-        "field `exempt_paths[1]`: `/a?b=1` must be a plain path (no query, fragment, `%`, `\\` or control characters)",
+        "field `exempt_paths[1]`: `/a?b=1` must be a plain path (no query, fragment, `;`, `%`, `\\`, whitespace, control or non-ASCII characters)",
     );
     check(
         &format!(r#"{{"mode":"api_key","exempt_paths":["/a/../b"],{KEYS}}}"#),
