@@ -167,11 +167,12 @@ fn check_name(name: &str, side: Side) -> Result<(), String> {
     Ok(())
 }
 
-/// Turns parsed parts into pieces, giving each distinct variable one slot.
+/// Turns parsed parts into pieces, giving each distinct variable one slot. Adjacent literals
+/// (`%PLUGIN_NAME%` is one) are joined, so a value without request data is one literal.
 fn pieces(parts: Vec<Part>, plugin_name: &str, vars: &mut Vec<Var>) -> Vec<Piece> {
-    parts
-        .into_iter()
-        .map(|part| match part {
+    let mut out: Vec<Piece> = Vec::with_capacity(parts.len());
+    for part in parts {
+        let piece = match part {
             Part::Literal(s) => Piece::Literal(s),
             Part::Var(Var::PluginName) => Piece::Literal(plugin_name.to_string()),
             Part::Var(var) => Piece::Slot(match vars.iter().position(|v| *v == var) {
@@ -181,8 +182,13 @@ fn pieces(parts: Vec<Part>, plugin_name: &str, vars: &mut Vec<Var>) -> Vec<Piece
                     vars.len() - 1
                 }
             }),
-        })
-        .collect()
+        };
+        match (out.last_mut(), piece) {
+            (Some(Piece::Literal(last)), Piece::Literal(next)) => last.push_str(&next),
+            (_, piece) => out.push(piece),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -255,6 +261,17 @@ mod tests {
                 Piece::Literal(" from ".into()),
                 Piece::Slot(1)
             ]
+        );
+    }
+
+    #[test]
+    fn adjacent_literals_are_one_piece() {
+        let c = compile(r#"{"request":{"set":{"x-by":"by %PLUGIN_NAME%!","x-p":"%%%PATH%"}}}"#)
+            .unwrap();
+        assert_eq!(c.request.set[0].1, lit("by my-plugin!"));
+        assert_eq!(
+            c.request.set[1].1,
+            vec![Piece::Literal("%".into()), Piece::Slot(0)]
         );
     }
 

@@ -13,6 +13,7 @@ use filter_common::headers::{self, MapType};
 use filter_common::{logging, properties};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
+use std::borrow::Cow;
 use std::rc::Rc;
 use template::Var;
 
@@ -128,14 +129,18 @@ fn apply(rules: &Rules, map: MapType, values: &[String]) {
     }
 }
 
-fn render(pieces: &[Piece], values: &[String]) -> String {
-    pieces
-        .iter()
-        .map(|piece| match piece {
-            Piece::Literal(s) => s.as_str(),
-            Piece::Slot(i) => values.get(*i).map_or("", String::as_str),
-        })
-        .collect()
+/// A header value for this request. A constant value (the usual case) or a lone variable is
+/// borrowed, not copied: only a value mixing pieces is built.
+fn render<'a>(pieces: &'a [Piece], values: &'a [String]) -> Cow<'a, str> {
+    let piece = |piece: &'a Piece| match piece {
+        Piece::Literal(s) => s.as_str(),
+        Piece::Slot(i) => values.get(*i).map_or("", String::as_str),
+    };
+    match pieces {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(piece(one)),
+        _ => Cow::Owned(pieces.iter().map(piece).collect()),
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +158,21 @@ mod tests {
         let values = ["r1".to_string(), String::new()];
         assert_eq!(render(&pieces, &values), "id=r1,");
         assert_eq!(render(&pieces, &[]), "id=,");
+    }
+
+    #[test]
+    fn render_borrows_a_lone_piece() {
+        let values = ["r1".to_string()];
+        let literal = [Piece::Literal("world".into())];
+        assert!(matches!(render(&literal, &values), Cow::Borrowed("world")));
+        assert!(matches!(
+            render(&[Piece::Slot(0)], &values),
+            Cow::Borrowed("r1")
+        ));
+        assert!(matches!(
+            render(&[Piece::Slot(1)], &values),
+            Cow::Borrowed("")
+        ));
+        assert!(matches!(render(&[], &values), Cow::Borrowed("")));
     }
 }

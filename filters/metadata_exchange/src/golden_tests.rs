@@ -274,7 +274,7 @@ fn labels(s: &Struct) -> &Struct {
 #[test]
 fn decodes_a_real_istio_1_14_request_header_byte_for_byte() {
     let peer = header::decode(ISTIO_1_14_REVIEWS.as_bytes(), LIMITS).unwrap();
-    let md = &peer.metadata;
+    let md = &peer.metadata();
     let keys: Vec<&str> = md.keys().collect();
     assert_eq!(
         keys,
@@ -322,12 +322,10 @@ fn decodes_a_real_istio_1_14_request_header_byte_for_byte() {
 #[test]
 fn decodes_a_real_istio_response_header_byte_for_byte() {
     let peer = header::decode(ISTIO_1_14_RATINGS.as_bytes(), LIMITS).unwrap();
-    assert_eq!(
-        peer.metadata.get_str("NAME"),
-        Some("ratings-v1-85cc46b6d4-n7qdg")
-    );
-    assert_eq!(labels(&peer.metadata).get_str("version"), Some("v1"));
-    assert_eq!(header::encode(&peer.metadata), ISTIO_1_14_RATINGS);
+    let md = peer.metadata();
+    assert_eq!(md.get_str("NAME"), Some("ratings-v1-85cc46b6d4-n7qdg"));
+    assert_eq!(labels(&md).get_str("version"), Some("v1"));
+    assert_eq!(header::encode(&md), ISTIO_1_14_RATINGS);
 }
 
 #[test]
@@ -337,7 +335,7 @@ fn decodes_real_padded_values_with_and_without_padding() {
     let unpadded_text = ISTIO_1_6_WEBSITE_API.trim_end_matches('=');
     let unpadded = header::decode(unpadded_text.as_bytes(), LIMITS).unwrap();
     assert_eq!(padded, unpadded);
-    let md = &padded.metadata;
+    let md = &padded.metadata();
     assert_eq!(md.get_str("NAME"), Some("website-api-7d974f5475-dtng8"));
     assert_eq!(md.get_str("NAMESPACE"), Some("production"));
     assert_eq!(md.get_str("SERVICE_ACCOUNT"), Some("vault-auth"));

@@ -41,11 +41,20 @@ impl fmt::Display for PeerError {
     }
 }
 
-/// A decoded peer: the serialized Struct (what goes to filter state) and its parsed form.
+/// A peer's metadata as it sent it: the serialized Struct (what goes to filter state), checked
+/// to decode. Its fields are parsed only when asked for ([`Peer::metadata`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {
     pub bytes: Vec<u8>,
-    pub metadata: Struct,
+    max_depth: usize,
+}
+
+impl Peer {
+    /// The Struct's fields.
+    pub fn metadata(&self) -> Struct {
+        // `decode` checked these bytes with the same limit: this cannot fail.
+        Struct::decode(&self.bytes, self.max_depth).unwrap_or_default()
+    }
 }
 
 /// Encodes a Struct as a header value (padded base64).
@@ -62,8 +71,11 @@ pub fn decode(value: &[u8], limits: Limits) -> Result<Peer, PeerError> {
         });
     }
     let bytes = base64::decode(value.trim_ascii()).map_err(|e| PeerError::Base64(e.to_string()))?;
-    let metadata = Struct::decode(&bytes, limits.max_depth).map_err(PeerError::Protobuf)?;
-    Ok(Peer { bytes, metadata })
+    Struct::check(&bytes, limits.max_depth).map_err(PeerError::Protobuf)?;
+    Ok(Peer {
+        bytes,
+        max_depth: limits.max_depth,
+    })
 }
 
 /// Checks an id header against the size limit.
@@ -98,7 +110,10 @@ mod tests {
         // 0a 0b 0a 04 "NAME" 12 03 1a 01 "a": 13 bytes, so one padding character.
         let text = encode(&sample());
         assert_eq!(text, "CgsKBE5BTUUSAxoBYQ==");
-        assert_eq!(decode(text.as_bytes(), LIMITS).unwrap().metadata, sample());
+        assert_eq!(
+            decode(text.as_bytes(), LIMITS).unwrap().metadata(),
+            sample()
+        );
     }
 
     #[test]
@@ -111,7 +126,7 @@ mod tests {
             " CgsKBE5BTUUSAxoBYQ==\t",
         ] {
             let peer = decode(text.as_bytes(), LIMITS).unwrap();
-            assert_eq!(peer.metadata, sample(), "{text:?}");
+            assert_eq!(peer.metadata(), sample(), "{text:?}");
             assert_eq!(peer.bytes, sample().encode());
         }
     }

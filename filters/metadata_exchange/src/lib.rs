@@ -27,7 +27,7 @@ use config::{Config, DirectionSetting, SendTo, TrustPeers};
 use filter_common::headers::{self, MapType};
 use filter_common::metrics::Counter;
 use filter_common::properties::{self, Direction};
-use header::{Limits, Peer};
+use header::Limits;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
@@ -164,15 +164,13 @@ impl HttpContext for MetadataExchange {
             self.get_http_request_header_bytes(header::METADATA),
             self.get_http_request_header_bytes(header::METADATA_ID),
         );
-        strip(MapType::HttpRequestHeaders);
+        // The application behind an inbound listener must not see mesh-internal headers.
+        let send = direction != Some(Direction::Inbound) && exchange.upstream_in_mesh();
+        exchange.replace_headers(MapType::HttpRequestHeaders, send, send);
         // An untrusted peer is not told who we are either.
         let believed = exchange.record(&offer, Side::Downstream);
         self.answer_metadata = believed && offer.metadata.is_some();
         self.answer_id = believed && offer.id.is_some();
-        // The application behind an inbound listener must not see mesh-internal headers.
-        if direction != Some(Direction::Inbound) && exchange.upstream_in_mesh() {
-            exchange.add_own(MapType::HttpRequestHeaders, true, true);
-        }
         Action::Continue
     }
 
@@ -181,22 +179,21 @@ impl HttpContext for MetadataExchange {
             return Action::Continue;
         };
         let direction = self.direction(&exchange);
-        if direction == Some(Direction::Inbound) {
-            // Nothing is kept from an inbound response: strip it without reading it.
-            strip(MapType::HttpResponseHeaders);
-        } else {
-            let offer = Offer::new(
+        // Nothing is kept from an inbound response: its headers are replaced or removed
+        // without being read.
+        let offer = (direction != Some(Direction::Inbound)).then(|| {
+            Offer::new(
                 self.get_http_response_header_bytes(header::METADATA),
                 self.get_http_response_header_bytes(header::METADATA_ID),
-            );
-            strip(MapType::HttpResponseHeaders);
-            exchange.record(&offer, Side::Upstream);
-        }
+            )
+        });
         // Answer only a peer that introduced itself; the client of an outbound listener is
         // the local application, which must not see them.
-        if direction != Some(Direction::Outbound) {
-            let (metadata, id) = (self.answer_metadata, self.answer_id);
-            exchange.add_own(MapType::HttpResponseHeaders, metadata, id);
+        let answer = direction != Some(Direction::Outbound);
+        let (metadata, id) = (answer && self.answer_metadata, answer && self.answer_id);
+        exchange.replace_headers(MapType::HttpResponseHeaders, metadata, id);
+        if let Some(offer) = offer {
+            exchange.record(&offer, Side::Upstream);
         }
         Action::Continue
     }
@@ -310,7 +307,7 @@ impl Exchange {
             let (_, san_path) = side.tls_attributes();
             let san = properties::get_string(san_path);
             let verdict = match &peer {
-                Some(peer) => trust::check_identity(&peer.metadata, san.as_deref()),
+                Some(peer) => trust::check_identity(&peer.metadata(), san.as_deref()),
                 // Nothing readable to check the certificate against.
                 None => Err(Untrusted::NoClaim),
             };
@@ -322,9 +319,9 @@ impl Exchange {
         if let Some(id) = id {
             properties::set(id_key, id);
         }
-        if let Some(Peer { bytes, metadata }) = peer {
+        if let Some(peer) = peer {
             // Stored as the peer serialized it, for other filters and access logs.
-            properties::set(peer_key, &bytes);
+            properties::set(peer_key, &peer.bytes);
             self.decoded.inc();
             if log::log_enabled!(log::Level::Debug) {
                 let id = offer.id.clone().map(headers::lossy).unwrap_or_default();
@@ -332,7 +329,7 @@ impl Exchange {
                     "{} peer: id={} {}",
                     side.name(),
                     log_value(&id),
-                    summary(&metadata)
+                    summary(&peer.metadata())
                 );
             }
         }
@@ -385,26 +382,26 @@ impl Exchange {
         }
     }
 
-    /// Adds our headers (replacing any value); `metadata`/`id` select which.
-    fn add_own(&self, map: MapType, metadata: bool, id: bool) {
+    /// Sets each exchange header to our value where selected (`metadata`/`id`) and known, and
+    /// removes it (every value, whether or not present) otherwise: an empty value reads as
+    /// absent but must not pass either. A replace drops the earlier values itself, so each
+    /// header costs one host call.
+    fn replace_headers(&self, map: MapType, metadata: bool, id: bool) {
         let mut added = false;
-        if metadata && !self.own_metadata.is_empty() {
-            added |= headers::set(map, header::METADATA, self.own_metadata.as_bytes());
-        }
-        if id && !self.own_id.is_empty() {
-            added |= headers::set(map, header::METADATA_ID, self.own_id.as_bytes());
+        for (name, own, selected) in [
+            (header::METADATA, &self.own_metadata, metadata),
+            (header::METADATA_ID, &self.own_id, id),
+        ] {
+            let set = selected && !own.is_empty() && headers::set(map, name, own.as_bytes());
+            if !set {
+                headers::remove(map, name);
+            }
+            added |= set;
         }
         if added {
             self.added.inc();
         }
     }
-}
-
-/// Removes both exchange headers, every value, whether or not they are present: an empty
-/// value reads as absent but must not pass either.
-fn strip(map: MapType) {
-    headers::remove(map, header::METADATA_ID);
-    headers::remove(map, header::METADATA);
 }
 
 /// `name=.. namespace=.. workload=.. app=.. version=..`, `-` for what is missing. Values come

@@ -101,7 +101,14 @@ impl Struct {
     /// Parses a serialized Struct; structs and lists may nest at most `max_depth` levels
     /// (the top-level struct is level 1).
     pub fn decode(bytes: &[u8], max_depth: usize) -> Result<Struct, DecodeError> {
-        decode_struct(bytes, 1, max_depth)
+        decode_struct::<KEEP>(bytes, 1, max_depth)
+    }
+
+    /// Whether `bytes` decode, with the error [`Struct::decode`] gives, without building the
+    /// Struct: a peer's Struct is stored as sent and read only where something needs its
+    /// fields, so a request does not pay for a map of strings it throws away.
+    pub fn check(bytes: &[u8], max_depth: usize) -> Result<(), DecodeError> {
+        decode_struct::<CHECK>(bytes, 1, max_depth).map(drop)
     }
 }
 
@@ -147,7 +154,17 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<(), DecodeError> {
     }
 }
 
-fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct, DecodeError> {
+/// The decoders below walk a message once; `KEEP` builds the Struct, `CHECK` only validates
+/// (same walk, same first error, nothing allocated: strings are checked in place and nothing
+/// is inserted).
+const KEEP: bool = true;
+const CHECK: bool = false;
+
+fn decode_struct<const BUILD: bool>(
+    bytes: &[u8],
+    depth: usize,
+    max_depth: usize,
+) -> Result<Struct, DecodeError> {
     check_depth(depth, max_depth)?;
     let mut out = Struct::new();
     let mut r = Reader::new(bytes);
@@ -155,8 +172,10 @@ fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct,
         match r.tag()? {
             // A duplicate key replaces the earlier one: the last wins, as in protobuf maps.
             (1, wire::LEN) => {
-                let (key, value) = decode_entry(r.bytes()?, depth, max_depth)?;
-                out.insert(key, value);
+                let (key, value) = decode_entry::<BUILD>(r.bytes()?, depth, max_depth)?;
+                if BUILD {
+                    out.insert(key, value);
+                }
             }
             (_, wire_type) => r.skip(wire_type)?,
         }
@@ -164,7 +183,7 @@ fn decode_struct(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Struct,
     Ok(out)
 }
 
-fn decode_entry(
+fn decode_entry<const BUILD: bool>(
     bytes: &[u8],
     depth: usize,
     max_depth: usize,
@@ -174,8 +193,8 @@ fn decode_entry(
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         match r.tag()? {
-            (1, wire::LEN) => key = r.string()?,
-            (2, wire::LEN) => value = decode_value(r.bytes()?, depth, max_depth)?,
+            (1, wire::LEN) => key = string::<BUILD>(&mut r)?,
+            (2, wire::LEN) => value = decode_value::<BUILD>(r.bytes()?, depth, max_depth)?,
             (_, wire_type) => r.skip(wire_type)?,
         }
     }
@@ -183,7 +202,11 @@ fn decode_entry(
 }
 
 /// `depth` is the level of the struct or list holding this value.
-fn decode_value(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Value, DecodeError> {
+fn decode_value<const BUILD: bool>(
+    bytes: &[u8],
+    depth: usize,
+    max_depth: usize,
+) -> Result<Value, DecodeError> {
     let mut value = Value::Null;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
@@ -193,10 +216,12 @@ fn decode_value(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Value, D
                 Value::Null
             }
             (2, wire::FIXED64) => Value::Number(f64::from_bits(r.fixed64()?)),
-            (3, wire::LEN) => Value::String(r.string()?),
+            (3, wire::LEN) => Value::String(string::<BUILD>(&mut r)?),
             (4, wire::VARINT) => Value::Bool(r.varint()? != 0),
-            (5, wire::LEN) => Value::Struct(decode_struct(r.bytes()?, depth + 1, max_depth)?),
-            (6, wire::LEN) => Value::List(decode_list(r.bytes()?, depth + 1, max_depth)?),
+            (5, wire::LEN) => {
+                Value::Struct(decode_struct::<BUILD>(r.bytes()?, depth + 1, max_depth)?)
+            }
+            (6, wire::LEN) => Value::List(decode_list::<BUILD>(r.bytes()?, depth + 1, max_depth)?),
             (_, wire_type) => {
                 r.skip(wire_type)?;
                 continue;
@@ -206,15 +231,90 @@ fn decode_value(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Value, D
     Ok(value)
 }
 
-fn decode_list(bytes: &[u8], depth: usize, max_depth: usize) -> Result<Vec<Value>, DecodeError> {
+fn decode_list<const BUILD: bool>(
+    bytes: &[u8],
+    depth: usize,
+    max_depth: usize,
+) -> Result<Vec<Value>, DecodeError> {
     check_depth(depth, max_depth)?;
     let mut out = Vec::new();
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         match r.tag()? {
-            (1, wire::LEN) => out.push(decode_value(r.bytes()?, depth, max_depth)?),
+            (1, wire::LEN) => {
+                let value = decode_value::<BUILD>(r.bytes()?, depth, max_depth)?;
+                if BUILD {
+                    out.push(value);
+                }
+            }
             (_, wire_type) => r.skip(wire_type)?,
         }
     }
     Ok(out)
+}
+
+/// A `string` field: owned when building, checked in place (UTF-8) when only checking.
+fn string<const BUILD: bool>(r: &mut Reader) -> Result<String, DecodeError> {
+    if BUILD {
+        r.string()
+    } else {
+        r.str().map(|_| String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let mut labels = Struct::new();
+        labels.insert("app", Value::String("reviews".into()));
+        let mut s = Struct::new();
+        s.insert("NAME", Value::String("reviews-v1".into()));
+        s.insert("LABELS", Value::Struct(labels));
+        s.insert("N", Value::Number(1.5));
+        s.insert("B", Value::Bool(true));
+        s.insert("Z", Value::Null);
+        s.insert(
+            "L",
+            Value::List(vec![Value::String("x".into()), Value::List(vec![])]),
+        );
+        s.encode()
+    }
+
+    /// `check` answers what `decode` answers, error included, for every truncation and
+    /// every one-byte change of a Struct using each kind of value, at every depth limit.
+    #[test]
+    fn check_agrees_with_decode() {
+        let good = sample();
+        let mut inputs = vec![
+            good.clone(),
+            vec![0xff; 3],
+            vec![0x0a, 0x02, 0x0a, 0x01, 0xc3],
+        ];
+        inputs.extend((0..good.len()).map(|n| good[..n].to_vec()));
+        for i in 0..good.len() {
+            for byte in [
+                0x00, 0x01, 0x02, 0x05, 0x07, 0x0a, 0x12, 0x7f, 0x80, 0xc3, 0xff,
+            ] {
+                let mut bad = good.clone();
+                bad[i] = byte;
+                inputs.push(bad);
+            }
+        }
+        let mut failures = 0;
+        for input in &inputs {
+            for depth in 1..5 {
+                let decoded = Struct::decode(input, depth).map(drop);
+                failures += usize::from(decoded.is_err());
+                assert_eq!(
+                    Struct::check(input, depth),
+                    decoded,
+                    "{input:02x?} depth {depth}"
+                );
+            }
+        }
+        // The mutations do reach the error paths, not only the happy one.
+        assert!(failures > inputs.len(), "{failures} failures");
+    }
 }

@@ -101,11 +101,14 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
-    pub fn string(&mut self) -> Result<String, DecodeError> {
+    /// A `string` field, borrowed from the message.
+    pub fn str(&mut self) -> Result<&'a str, DecodeError> {
         let bytes = self.bytes()?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| DecodeError::InvalidUtf8)
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)
+    }
+
+    pub fn string(&mut self) -> Result<String, DecodeError> {
+        self.str().map(str::to_owned)
     }
 
     pub fn fixed64(&mut self) -> Result<u64, DecodeError> {

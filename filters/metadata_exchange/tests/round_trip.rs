@@ -178,7 +178,8 @@ fn additional_labels_are_exchanged_when_present() {
         },
     )
     .unwrap();
-    let labels = sent.metadata.get_struct("LABELS").unwrap();
+    let metadata = sent.metadata();
+    let labels = metadata.get_struct("LABELS").unwrap();
     let keys: Vec<&str> = labels.keys().collect();
     assert_eq!(
         keys,
@@ -231,7 +232,7 @@ fn identity_region_and_zone_are_exchanged() {
         },
     )
     .unwrap()
-    .metadata;
+    .metadata();
     assert_eq!(
         sent.get_str("IDENTITY"),
         Some("spiffe://cluster.local/ns/default/sa/client")
