@@ -138,15 +138,12 @@ impl HttpContext for AuthCheck {
 /// spelling (`x_auth_client`, `X+Auth+Client`); false if the host refused a removal.
 fn strip_spoofed(settings: &Settings, map: MapType, pairs: &Pairs) -> bool {
     pairs.iter().all(|(name, _)| {
-        // Protected names are ASCII: a name that is not UTF-8 is none of them.
-        let Ok(name) = std::str::from_utf8(name) else {
-            return true;
-        };
         let spoofed = settings
             .protected
             .iter()
-            .any(|p| config::same_header(name, p));
-        !spoofed || headers::remove(map, name)
+            .any(|p| config::same_header(name, p.as_bytes()));
+        // Protected names are ASCII, so a spoofed name is too.
+        !spoofed || std::str::from_utf8(name).is_ok_and(|name| headers::remove(map, name))
     })
 }
 
@@ -183,10 +180,9 @@ impl AuthCheck {
         let path = path.as_deref().unwrap_or_default();
         let rerouted = || {
             request.iter().any(|(name, _)| {
-                let name = std::str::from_utf8(name).unwrap_or_default();
                 config::PATH_OVERRIDES
                     .iter()
-                    .any(|h| config::same_header(name, h))
+                    .any(|h| config::same_header(name, h.as_bytes()))
             })
         };
         if settings.exempt.matches(path) && !rerouted() {
@@ -201,11 +197,11 @@ impl AuthCheck {
             Method::Remote(remote) => return self.start_callout(plugin, remote, &request),
         };
         match verdict {
-            Ok(identity) if strip_query_key(plugin, path) == Action::Continue => {
-                allow(plugin, identity)
-            }
-            Ok(_) => Action::Pause,
             Err(denial) => deny(plugin, denial),
+            Ok(identity) => match strip_query_key(plugin, path) {
+                Action::Continue => allow(plugin, identity),
+                refused => refused,
+            },
         }
     }
 }

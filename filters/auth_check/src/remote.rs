@@ -128,16 +128,18 @@ impl RemoteSection {
         for (i, name) in upstream_headers.iter().enumerate() {
             let field = item("remote.upstream_headers", i);
             check_settable_header(&field, name)?;
-            if upstream_headers[..i].iter().any(|n| same_header(n, name)) {
+            if upstream_headers[..i]
+                .iter()
+                .any(|n| same_header(n.as_bytes(), name.as_bytes()))
+            {
                 return Err(bad_value(&field, name, LISTED_TWICE));
             }
             // The client's copies of an upstream header are removed before the callout: one
             // that is also forwarded would reach the service empty, and the service could
             // echo the client's value back as its own.
-            if forward
-                .iter()
-                .any(|f| callout_name(f).is_some_and(|to| same_header(to, name)))
-            {
+            if forward.iter().any(|f| {
+                callout_name(f).is_some_and(|to| same_header(to.as_bytes(), name.as_bytes()))
+            }) {
                 return Err(bad_value(
                     &field,
                     name,
