@@ -283,6 +283,29 @@ def json_access_log(path, request_headers, response_headers, redact, plugin):
     }
 
 
+def filter_state_access_log(path, key):
+    """A file access log printing the line a filter stored as filter state `key` (request_logging
+    with `"output": "filter_state"`: `wasm.request_logging`), skipping requests that have none
+    (sampled or filtered out) with Envoy's CEL access-log filter."""
+    return {
+        "name": "envoy.access_loggers.file",
+        "filter": {
+            "extension_filter": {
+                "name": "envoy.access_loggers.extension_filters.cel",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                    "expression": f"'{key}' in filter_state",
+                },
+            }
+        },
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": str(path),
+            "log_format": {"text_format_source": {"inline_string": f"%FILTER_STATE({key}:PLAIN)%\n"}},
+        },
+    }
+
+
 def bootstrap(listen_port, upstream_port, http_filters, access_log=None):
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",

@@ -51,6 +51,9 @@ def parse_args():
                    help="experiment: also measure this module of FILTER (role 'variant')")
     p.add_argument("--variant-config", action="append", default=[], metavar="FILTER=JSON",
                    help="experiment: also measure FILTER with this configuration (role 'variant')")
+    p.add_argument("--variant-log", action="append", default=[], metavar="FILTER",
+                   help="experiment: the variant's Envoy also writes the suite's variant access log "
+                        "(request_logging: the line from filter state, for \"output\": \"filter_state\")")
     p.add_argument("--nice", type=int, default=-10,
                    help="niceness of Envoy, wrk and the upstream when allowed (root), against other jobs")
     p.add_argument("--envoy-core", default="0")
@@ -293,9 +296,12 @@ def main():
             module = dict(v.split("=", 1) for v in args.variant_module).get(s.name)
             variant_config = dict(v.split("=", 1) for v in args.variant_config).get(s.name)
             if module or variant_config:
+                if s.name in args.variant_log and not s.variant_log:
+                    raise SystemExit(f"bench: --variant-log {s.name}: the suite has no variant access log")
+                variant_log = s.variant_log if s.name in args.variant_log else (lambda d: None)
                 variant = Envoy(args, f"{slug}-variant", config(
                     lambda d, s=s, m=module or modules / f"{s.filter}.wasm", c=variant_config or s.wasm_config:
-                    [ec.wasm_filter(s.filter, m, c)]), work)
+                    [ec.wasm_filter(s.filter, m, c)], variant_log), work)
                 envoys.append(variant)
                 per_suite[s.name]["variant"] = variant
         for e in envoys:
@@ -304,6 +310,10 @@ def main():
             for role, e in per_suite[s.name].items():
                 if role == "variant":  # its configuration may do less (e.g. sample_rate 0)
                     check_status(e, s, role)
+                    if s.name in args.variant_log:  # its access log must print the line
+                        log = e.dir / "access.log"
+                        wait_for(lambda log=log: log.exists() and re.search(r'"path": ?"/bench"', log.read_text(errors="replace")),
+                                 15, f"{s.name}/variant to print the request to /bench in its access log")
                 else:
                     check(e, s, role)
         print("bench: every configuration answers and does its work", flush=True)
@@ -332,6 +342,7 @@ def main():
             "modules": {s.name: s.filter for s in selected},
             "variants": {**{k: f"module {v}" for k, v in (x.split("=", 1) for x in args.variant_module)},
                          **{k: f"configuration {v}" for k, v in (x.split("=", 1) for x in args.variant_config)}},
+            "variant_logs": args.variant_log,
         }
         Path(args.out).write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
     finally:

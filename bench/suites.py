@@ -22,7 +22,7 @@ ALWAYS_REDACTED = {"authorization", "proxy-authorization", "cookie", "set-cookie
 
 class Suite:
     def __init__(self, filter_name, counterpart, wasm_config, native_filters, native_log, headers, check,
-                 name=None, lua=None, upstream=None, refusal=None):
+                 name=None, lua=None, upstream=None, refusal=None, variant_log=None):
         self.filter = filter_name  # the module: dist/<filter>.wasm
         self.name = name or filter_name  # how the report names this suite (a filter and its mode)
         self.counterpart = counterpart  # how the native side is named in the report
@@ -34,6 +34,8 @@ class Suite:
         self.check = check  # callable(role, response_headers, status, workdir) -> error or None
         self.upstream = upstream  # "name: value" the upstream must receive (proxied route)
         self.refusal = refusal  # (request headers, status) a refusing configuration must answer
+        # callable(workdir) -> the access log a variant's Envoy writes with --variant-log
+        self.variant_log = variant_log
 
 
 def _check_header(name, value):
@@ -109,6 +111,9 @@ def suites():
             ),
             {"content-type": "text/plain", "authorization": "Bearer secret", "x-forwarded-for": "10.0.0.1"},
             _check_ok,
+            # With --variant-config request_logging='{..., "output": "filter_state"}' --variant-log
+            # request_logging: the line stored as filter state, printed by Envoy's file access log.
+            variant_log=lambda work: ec.filter_state_access_log(work / "access.log", "wasm.request_logging"),
         ),
         Suite(
             "metadata_exchange",

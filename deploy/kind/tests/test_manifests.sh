@@ -98,6 +98,15 @@ for f in $filters; do
   esac
 done
 
+echo "request_logging through Envoy's access log (deploy/request_logging/access-log)"
+kubectl kustomize deploy/request_logging/access-log >"$work/rl-access-log.yaml"
+# The shared CRDs have no Telemetry: its object is checked by check_access_log.py, the rest here.
+"$py" -c 'import sys,yaml; yaml.safe_dump_all([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] != "Telemetry"], open(sys.argv[2], "w"))' \
+  "$work/rl-access-log.yaml" "$work/rl-access-log-crds.yaml"
+schemas "request_logging access-log overlay" "$work/rl-access-log-crds.yaml"
+if out=$("$py" deploy/kind/tests/check_access_log.py "$work/rl-access-log.yaml" "$work/request_logging-wasmplugin.yaml" \
+  deploy/request_logging/access-log/istio.yaml 2>&1); then pass "$out"; else fail "access-log overlay: $out"; fi
+
 echo "shared pieces"
 kubectl kustomize deploy/kind/registry-hosting >"$work/registry-hosting.yaml"
 schemas "local-registry-hosting" "$work/registry-hosting.yaml"

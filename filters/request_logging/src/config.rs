@@ -38,7 +38,40 @@ pub struct Config {
     /// Query parameters redacted in addition to [`url::DEFAULT_SECRET_PARAMS`].
     pub redact_query_params: Vec<String>,
     pub sample_by: SampleBy,
+    pub output: Output,
 }
+
+/// Where the line goes.
+///
+/// Read from a string: serde_json reports a non-string given for a plain enum as a syntax error
+/// (`expected value`) that does not name the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Output {
+    /// Envoy's log, through `proxy_log` at `log_level`.
+    #[default]
+    Log,
+    /// Filter state `wasm.request_logging` (`proxy_set_property`), printed by an Envoy access
+    /// log with `%FILTER_STATE(wasm.request_logging:PLAIN)%`: see README.md.
+    FilterState,
+}
+
+impl TryFrom<String> for Output {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        match name.as_str() {
+            "log" => Ok(Output::Log),
+            "filter_state" => Ok(Output::FilterState),
+            // The value is not repeated, like every configuration error.
+            _ => Err("unknown variant, expected `log` or `filter_state`"),
+        }
+    }
+}
+
+/// The property the line is stored under with `output: "filter_state"`; Envoy's filter state key
+/// is this name with the `wasm.` prefix.
+pub const FILTER_STATE_PROPERTY: &str = "request_logging";
 
 /// What decides whether a request is sampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -66,6 +99,7 @@ impl Default for Config {
             include_query: true,
             redact_query_params: Vec::new(),
             sample_by: SampleBy::RequestId,
+            output: Output::Log,
         }
     }
 }
@@ -84,6 +118,7 @@ pub struct Settings {
     /// Query parameter names whose values are redacted in logged URLs: ASCII lower-case.
     pub secret_params: Vec<String>,
     pub sample_by: SampleBy,
+    pub output: Output,
 }
 
 /// The settings of an empty configuration.
@@ -100,6 +135,7 @@ impl Default for Settings {
             include_query: true,
             secret_params: url::DEFAULT_SECRET_PARAMS.map(String::from).to_vec(),
             sample_by: SampleBy::RequestId,
+            output: Output::Log,
         }
     }
 }
@@ -183,6 +219,7 @@ impl Settings {
             include_query: config.include_query,
             secret_params,
             sample_by: config.sample_by,
+            output: config.output,
         })
     }
 
@@ -454,6 +491,14 @@ mod tests {
     }
 
     #[test]
+    fn output_defaults_to_the_log() {
+        assert_eq!(settings("{}").unwrap().output, Output::Log);
+        assert_eq!(settings(r#"{"output":"log"}"#).unwrap().output, Output::Log);
+        let state = settings(r#"{"output":"filter_state"}"#).unwrap();
+        assert_eq!(state.output, Output::FilterState);
+    }
+
+    #[test]
     fn url_headers_are_treated_as_urls_unless_redacted() {
         let s = settings(
             r#"{"request_headers":[":path","referer","x-a"],"response_headers":["location"],
@@ -567,6 +612,14 @@ mod tests {
             (
                 r#"{"sample_by":"client-secret-x"}"#,
                 "field `sample_by`: unknown variant, expected `request_id` or `random`",
+            ),
+            (
+                r#"{"output":"stdout"}"#,
+                "field `output`: unknown variant, expected `log` or `filter_state`",
+            ),
+            (
+                r#"{"output":1}"#,
+                "field `output`: invalid type: integer, expected a string",
             ),
             (r#"[]"#, "the configuration must be a JSON object"),
         ];

@@ -1,6 +1,7 @@
-//! request_logging: one structured JSON line per finished request, written to the proxy log
-//! at `on_log` (after the response, a local reply or a reset), with header capture,
-//! redaction, deterministic sampling, status filtering and metrics. See README.md.
+//! request_logging: one structured JSON line per finished request, written at `on_log` (after
+//! the response, a local reply or a reset) to the proxy log, or stored as filter state for
+//! Envoy's own access log to print, with header capture, redaction, deterministic sampling,
+//! status filtering and metrics. See README.md.
 //!
 //! The root context validates the configuration once; each stream captures what its line needs
 //! as the request goes by and writes the line at `on_log`.
@@ -9,15 +10,19 @@ pub mod config;
 pub mod record;
 pub mod url;
 
-use config::{Config, Field, HeaderSpec, SampleBy, Settings, Treatment};
+use config::{Config, Field, HeaderSpec, Output, SampleBy, Settings, Treatment};
 use filter_common::headers::{self, MapType};
 use filter_common::metrics::{Counter, Histogram};
 use filter_common::{logging, properties};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use record::{Entry, Value};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Room for a typical line (the example line of README.md is about 700 bytes).
+const LINE_CAPACITY: usize = 2048;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -32,6 +37,12 @@ struct Shared {
     metrics: Metrics,
     /// Read once: it does not change for the life of the configuration.
     plugin_name: Option<String>,
+    /// Whether the host names the cluster `xds.cluster_name` (Envoy >= 1.33) or `cluster_name`,
+    /// once a request has shown it: then only that name is read, also when the request has no
+    /// cluster (a direct response), rather than both.
+    cluster_attribute: Cell<Option<bool>>,
+    /// The line is written here, one request at a time: its capacity is kept across requests.
+    line: RefCell<Vec<u8>>,
 }
 
 /// The root context: validates the configuration; every stream shares the result.
@@ -47,6 +58,8 @@ impl RequestLoggingRoot {
                 // Metrics do not depend on the configuration: defined once per VM.
                 metrics: Metrics::define(),
                 plugin_name: None,
+                cluster_attribute: Cell::default(),
+                line: RefCell::default(),
             }),
         }
     }
@@ -69,6 +82,8 @@ impl RootContext for RequestLoggingRoot {
             settings,
             metrics: self.shared.metrics,
             plugin_name,
+            cluster_attribute: Cell::default(),
+            line: RefCell::new(Vec::with_capacity(LINE_CAPACITY)),
         });
         true
     }
@@ -250,14 +265,31 @@ impl RequestLogging {
         e.set(Field::ResponseBytes, Some(Value::Num(response_bytes)));
         e.set(Field::Plugin, shared.plugin_name.clone().map(Value::Text));
         self.fill_from_properties();
-        match self.entry.to_json(&shared.settings) {
-            Ok(line) => {
-                // Written whatever the SDK's level: Envoy drops it when its `wasm` logger is
-                // above `log_level`. Envoy accepts every level this filter configures.
-                let _ = proxy_wasm::hostcalls::log(shared.settings.log_level, &line);
-                metrics.logged.inc();
-            }
-            Err(e) => log::error!("cannot write the log line: {e}"),
+        // Only `on_log` borrows it, and no host call re-enters the module there.
+        let Ok(mut line) = shared.line.try_borrow_mut() else {
+            return;
+        };
+        line.clear();
+        if let Err(e) = self.entry.write_json(&shared.settings, &mut line) {
+            log::error!("cannot write the log line: {e}");
+            return;
+        }
+        let written = match shared.settings.output {
+            // Written whatever the SDK's level: Envoy drops it when its `wasm` logger is above
+            // `log_level`. Envoy accepts every level this filter configures. serde_json writes
+            // UTF-8 only.
+            Output::Log => std::str::from_utf8(&line).is_ok_and(|text| {
+                proxy_wasm::hostcalls::log(shared.settings.log_level, text).is_ok()
+            }),
+            // Envoy stores it as filter state `wasm.request_logging` for the rest of the stream;
+            // the HCM's access loggers run after this `on_log` and print it (see README.md,
+            // "Output to Envoy's access log").
+            Output::FilterState => properties::set(config::FILTER_STATE_PROPERTY, &line),
+        };
+        if written {
+            metrics.logged.inc();
+        } else {
+            log::error!("cannot write the log line");
         }
     }
 
@@ -275,7 +307,26 @@ impl RequestLogging {
         }
         if self.shared.settings.has(Field::UpstreamCluster) {
             // `xds.cluster_name` since Envoy 1.33, `cluster_name` before.
-            let cluster = properties::get_xds(&["cluster_name"]);
+            const XDS: &[&str] = &["xds", "cluster_name"];
+            const LEGACY: &[&str] = &["cluster_name"];
+            let known = &self.shared.cluster_attribute;
+            let cluster = match known.get() {
+                Some(true) => properties::get(XDS),
+                Some(false) => properties::get(LEGACY),
+                None => match properties::get(XDS) {
+                    Some(cluster) => {
+                        known.set(Some(true));
+                        Some(cluster)
+                    }
+                    None => {
+                        let legacy = properties::get(LEGACY);
+                        if legacy.is_some() {
+                            known.set(Some(false));
+                        }
+                        legacy
+                    }
+                },
+            };
             self.put(Field::UpstreamCluster, cluster.as_deref());
         }
         if self.shared.settings.has(Field::ResponseFlags) {

@@ -43,11 +43,23 @@ impl Entry {
     }
 
     /// The line: one JSON object on one line (JSON escaping keeps control characters out).
+    #[cfg(test)]
     pub fn to_json(&self, settings: &Settings) -> serde_json::Result<String> {
         serde_json::to_string(&Line {
             settings,
             entry: self,
         })
+    }
+
+    /// [`Entry::to_json`] appended to `out` (a buffer kept across requests).
+    pub fn write_json(&self, settings: &Settings, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(
+            out,
+            &Line {
+                settings,
+                entry: self,
+            },
+        )
     }
 }
 
@@ -107,7 +119,12 @@ pub fn truncate(mut text: String, max_bytes: usize) -> String {
 
 /// What the log shows for a value from the wire or the host: escaped, then limited in size.
 pub fn clean(bytes: &[u8], max_bytes: usize) -> String {
-    truncate(headers::escape(bytes), max_bytes)
+    // Printable ASCII, by far the most common value, has nothing to escape.
+    let text = match bytes.iter().all(|b| (b' '..=b'~').contains(b)) {
+        true => String::from_utf8_lossy(bytes).into_owned(),
+        false => headers::escape(bytes),
+    };
+    truncate(text, max_bytes)
 }
 
 /// Nanoseconds since the Unix epoch as RFC 3339, UTC, milliseconds: `2026-11-22T01:13:04.123Z`.
@@ -255,6 +272,23 @@ mod tests {
         // "é" is two bytes: cutting inside it backs off to the boundary.
         assert_eq!(truncate("a\u{e9}b".into(), 2), "a...[truncated]");
         assert_eq!(truncate("\u{e9}".into(), 1), "...[truncated]");
+    }
+
+    #[test]
+    fn clean_is_escape_then_truncate() {
+        for value in [
+            &b"plain ascii ~!"[..],
+            b"",
+            b"tab\there",
+            b"del\x7f",
+            b"caf\xc3\xa9",
+            b"bad\xff",
+            "bidi\u{202e}x".as_bytes(),
+        ] {
+            for max in [1, 4, 64] {
+                assert_eq!(clean(value, max), truncate(headers::escape(value), max));
+            }
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn rejection(config: &[u8]) -> String {
 
 #[test]
 fn every_invalid_config_is_rejected_with_the_field_named() {
-    let cases: [(&str, &str); 21] = [
+    let cases: [(&str, &str); 22] = [
         (r#"{"feilds":["status"]}"#, "invalid configuration: field `feilds`: unknown field `feilds`, expected one of"),
         (r#"{"fields":[]}"#, "invalid configuration: field `fields`: must list at least one field"),
         (r#"{"fields":["status","latency"]}"#, "invalid configuration: field `fields[1]`: unknown field `latency`: expected one of start_time, method, authority, path, protocol, status, response_flags, response_code_details, request_bytes, response_bytes, duration_ms, upstream_cluster, upstream_host, request_id, downstream_address, user_agent, plugin"),
@@ -53,6 +53,7 @@ fn every_invalid_config_is_rejected_with_the_field_named() {
         (r#"{"redact_query_params":[7]}"#, "invalid configuration: field `redact_query_params[0]`: invalid type: integer, expected a string"),
         // The configured value is never repeated: it could be a secret.
         (r#"{"sample_by":"hmac:s3cr3t"}"#, "invalid configuration: field `sample_by`: unknown variant, expected `request_id` or `random` at line 1 column 26"),
+        (r#"{"output":"stdout"}"#, "invalid configuration: field `output`: unknown variant, expected `log` or `filter_state` at line 1 column 19"),
     ];
     for (config, expected) in cases {
         let message = rejection(config.as_bytes());

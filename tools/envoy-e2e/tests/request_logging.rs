@@ -314,3 +314,172 @@ fn sample_by_random_ignores_the_clients_request_id() {
     assert!((18..=62).contains(&logged), "{logged} of {n} logged");
     assert_eq!(json_lines(&envoy, logged as usize).len() as u64, logged);
 }
+
+/// A static bootstrap: the filter inline in front of the echo upstream, and the HCM's file
+/// access log printing the filter's line from filter state, skipping requests that have none
+/// (the configuration of README.md, "Output to Envoy's access log").
+fn filter_state_bootstrap(upstream_port: u16, access_log: &std::path::Path) -> String {
+    let wasm = envoy_e2e::ecds::wasm_filter(
+        "request_logging",
+        std::path::Path::new("{{MODULE}}"),
+        "@@CONFIG@@",
+        false,
+    );
+    let bootstrap = json!({
+        "node": {"id": "e2e", "cluster": "e2e"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "ingress",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "ingress",
+                        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
+                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "echo"}}]}]},
+                        "http_filters": [
+                            {"name": "request_logging", "typed_config": wasm},
+                            {"name": "envoy.filters.http.router", "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+                        ],
+                        "access_log": [{
+                            "name": "envoy.access_loggers.file",
+                            "filter": {"extension_filter": {
+                                "name": "envoy.access_loggers.extension_filters.cel",
+                                "typed_config": {
+                                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                                    "expression": "'wasm.request_logging' in filter_state",
+                                },
+                            }},
+                            "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                                "path": access_log.display().to_string(),
+                                "log_format": {"text_format_source": {
+                                    "inline_string": "%FILTER_STATE(wasm.request_logging:PLAIN)%\n",
+                                }},
+                            },
+                        }],
+                    },
+                }]}],
+            }],
+            "clusters": [{
+                "name": "echo",
+                "connect_timeout": "1s",
+                "type": "STATIC",
+                "load_assignment": {"cluster_name": "echo", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}},
+                }}]}]},
+            }],
+        },
+    });
+    bootstrap
+        .to_string()
+        .replace("\"@@CONFIG@@\"", "{{CONFIG_JSON}}")
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test.d/20-envoy.sh"]
+fn filter_state_output_is_printed_exactly_by_envoys_access_log() {
+    let upstream = echo_upstream();
+    let dir = envoy_e2e::TempDir::new("request_logging-access-log").unwrap();
+    let access_log = dir.path().join("access.log");
+    let envoy = EnvoyBuilder::new("request_logging")
+        .bootstrap(filter_state_bootstrap(upstream.port(), &access_log))
+        .config(
+            json!({
+                "output": "filter_state",
+                "fields": ["method", "path", "status", "response_code_details", "response_bytes", "request_id"],
+                "request_headers": ["authorization"],
+                "only_status": ["2xx", "5xx"],
+            })
+            .to_string(),
+        )
+        .start()
+        .unwrap();
+    let ok = envoy
+        .get(
+            "/cart?item=42&token=secret-1",
+            &[
+                ("x-request-id", "req-1"),
+                ("authorization", "Bearer secret-2"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    // Filtered out by `only_status`: no filter state, and the access log's filter skips it.
+    let missing = envoy
+        .get(
+            "/missing",
+            &[("x-request-id", "req-2"), ("x-echo-status", "404")],
+        )
+        .unwrap();
+    assert_eq!(missing.status, 404);
+    let failed = envoy
+        .get(
+            "/fail",
+            &[("x-request-id", "req-3"), ("x-echo-status", "503")],
+        )
+        .unwrap();
+    assert_eq!(failed.status, 503);
+    // The status and the response size are known only at the end of the stream: the line was
+    // stored in on_log, and the HCM's access log ran after it.
+    let expected = format!(
+        "{}\n{}\n",
+        json!({
+            "method": "GET",
+            "path": "/cart?item=42&token=[REDACTED]",
+            "status": 200,
+            "response_code_details": "via_upstream",
+            "response_bytes": ok.body.len(),
+            "request_id": "req-1",
+            "request_headers": {"authorization": "[REDACTED]"},
+        }),
+        json!({
+            "method": "GET",
+            "path": "/fail",
+            "status": 503,
+            "response_code_details": "via_upstream",
+            "response_bytes": failed.body.len(),
+            "request_id": "req-3",
+            "request_headers": {},
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let printed = loop {
+        let text = std::fs::read_to_string(&access_log).unwrap_or_default();
+        if text.len() >= expected.len() || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // serde_json's `json!` keeps keys sorted; the filter writes them in `fields` order. Compare
+    // line by line as JSON, then the exact text of the first line.
+    let lines: Vec<Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let wanted: Vec<Value> = expected
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, wanted, "access log:\n{printed}");
+    assert_eq!(
+        printed.lines().next().unwrap(),
+        format!(
+            r#"{{"method":"GET","path":"/cart?item=42&token=[REDACTED]","status":200,"response_code_details":"via_upstream","response_bytes":{},"request_id":"req-1","request_headers":{{"authorization":"[REDACTED]"}}}}"#,
+            ok.body.len()
+        )
+    );
+    // Nothing went through proxy_log, and no secret reached either log.
+    assert_eq!(envoy.wasm_logs(), Vec::<(String, String)>::new());
+    for secret in ["secret-1", "secret-2"] {
+        assert!(!printed.contains(secret) && !envoy.log().contains(secret));
+    }
+    assert_eq!(envoy.stat("wasmcustom.request_logging.logged"), Some(2));
+    assert_eq!(
+        envoy.stat("wasmcustom.request_logging.filtered_out"),
+        Some(1)
+    );
+}
