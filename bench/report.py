@@ -236,6 +236,19 @@ def floor_rows(s, f, cp):
     return rows
 
 
+# bench/RESULTS.md is the one place to read about speed: below this line it holds the
+# hand-written notes (profiles, A/B runs, what was tried), which every full run keeps.
+NOTES_MARKER = "<!-- Hand-written below this line: scripts/bench.sh keeps it when it rewrites this file. -->"
+
+
+def hand_written_notes():
+    """The notes of the committed bench/RESULTS.md, marker included ("" if it has none)."""
+    results = Path(__file__).resolve().parent / "RESULTS.md"
+    text = results.read_text() if results.exists() else ""
+    at = text.find(NOTES_MARKER)
+    return text[at:] if at >= 0 else ""
+
+
 def main():
     args = parse_args()
     data = json.loads(Path(args.runs).read_text())
@@ -469,9 +482,8 @@ def main():
         w("")
     w(f"![throughput ratios]({Path(args.out_png).name})")
     w("")
-    notes = Path(__file__).resolve().parent / "PROFILE.md"
-    if notes.exists() and not args.quick:  # the notes discuss the full run
-        w(notes.read_text())
+    if not args.quick:  # the notes discuss full runs
+        w(hand_written_notes())
     Path(args.out_md).write_text("\n".join(L))
     chart(s, filters, cp, args.out_png)
 

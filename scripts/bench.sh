@@ -4,7 +4,8 @@
 # and each filter's null twin: its callbacks doing nothing, bench/nullmodule.py), latency at a
 # fixed moderate rate, and the harness's speed. Writes a Markdown report and a PNG chart.
 #
-#   scripts/bench.sh            # full run (about 45 minutes): bench/RESULTS.md, bench/ratios.png
+#   scripts/bench.sh            # full run (about 45 minutes): bench/RESULTS.md (its hand-written
+#                               # notes below the marker line are kept), bench/ratios.png
 #   scripts/bench.sh --quick    # smoke run (under 5 minutes): target/bench/quick/RESULTS.md
 #   scripts/bench.sh --out DIR  # write the report elsewhere
 #
@@ -27,7 +28,7 @@ while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --out) [ "$#" -ge 2 ] || die 2 "--out needs a directory"; out=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown argument '$1' (expected --quick, --out DIR)" ;;
   esac
   shift
