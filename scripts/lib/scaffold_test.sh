@@ -132,7 +132,8 @@ if method == "envoyfilter":
         cfg = p["patch"]["value"]["typed_config"]["config"]
         assert cfg["vm_config"]["code"]["local"]["filename"] == f"/var/local/lib/wasm-filters/{name}.wasm", cfg
         assert json.loads(cfg["configuration"]["value"]) == want, cfg["configuration"]
-    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    # The module's ConfigMap (a filter's bases may bring their own, like auth_check's auth service).
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("wasm-")]
     assert cm["metadata"]["name"] == "wasm-" + name.replace("_", "-") and f"{name}.wasm" in cm["binaryData"], cm["metadata"]
     for d in docs:
         if d["kind"] == "Deployment" and d["metadata"]["name"] in ("echo", "client"):
